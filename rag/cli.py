@@ -1,0 +1,141 @@
+"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .config import get_settings
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def cmd_index(args) -> int:
+    from .embedding import get_embedder
+    from .index import build_index
+
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    report = build_index(settings, get_embedder(settings), show_bar=not args.json)
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    if report.rebuilt_reason:
+        print(report.rebuilt_reason)
+    for s in report.skipped:
+        print(f"skipped {s['file']}: {s['reason']}")
+    print(
+        f"added {report.added}, updated {report.updated}, removed {report.removed}, "
+        f"unchanged {report.unchanged}; {report.chunks} chunks ({report.index_type} index) in {report.seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .retrieval import open_retriever
+
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index, retrieval_mode=args.mode)
+    hits = open_retriever(settings).search(args.query, k=args.k)
+    if args.json:
+        _print_json({"query": args.query, "results": [h.to_json() for h in hits]})
+        return 0
+    if not hits:
+        print("No passages found.")
+    for h in hits:
+        page = f", page {h.chunk.page}" if h.chunk.page else ""
+        print(f"{h.rank}. [{h.score:.4f}] {h.chunk.title} ({h.chunk.chunk_id}{page})\n   {h.chunk.source}")
+        print("   " + h.chunk.text.replace("\n", " ")[:400] + "\n")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .answering import Assistant
+
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    assistant = Assistant(settings)
+    answer = assistant.ask(args.question, backend=args.backend)
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    for notice in answer.notices:
+        print(f"({notice})")
+    print(answer.answer)
+    if answer.citations:
+        print("\nSources:" if not answer.abstained else "\nRelated reading:")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title} - {c.source}")
+    print(f"\n({answer.backend}, {answer.timings_ms['total'] / 1000:.1f} s)")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import fetch_cli
+
+    settings = get_settings()
+    return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
+
+
+def cmd_feedback_export(args) -> int:
+    from .feedback import export_questions
+
+    settings = get_settings()
+    n = export_questions(settings.feedback_db, args.out, only=args.only)
+    print(f"wrote {n} questions to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Changchun investment-zone assistant")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--corpus", default=None, help="corpus folder (default: settings.corpus_dir)")
+        sp.add_argument("--index", default=None, help="index folder (default: settings.index_dir)")
+        sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = sub.add_parser("index", help="build or update the index from the corpus folder")
+    common(sp)
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("search", help="show the passages retrieved for a question")
+    sp.add_argument("query")
+    sp.add_argument("--k", type=int, default=5)
+    sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    common(sp)
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("ask", help="answer a question from the documents, with citations")
+    sp.add_argument("question")
+    sp.add_argument("--backend", choices=["llamacpp", "openai", "transformers", "extractive"], default=None)
+    common(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("models", help="fetch and verify the local GGUF model(s)")
+    sp.add_argument("--model", action="append", help="registry name (repeatable); default: settings.gguf_model")
+    sp.set_defaults(func=cmd_models)
+
+    fb = sub.add_parser("feedback", help="investor feedback stored by the web chat")
+    fsub = fb.add_subparsers(dest="feedback_command", required=True)
+    sp = fsub.add_parser("export", help="export rated answers as evaluation questions (JSONL)")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--only", choices=["down", "up", "all"], default="down", help="which ratings to export")
+    sp.set_defaults(func=cmd_feedback_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # one clear line, not a stack trace
+        if args.verbose:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1

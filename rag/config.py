@@ -1,0 +1,105 @@
+"""Settings: the one configuration object of the project.
+
+Every tunable lives here. Values come, highest priority first, from
+  1. keyword arguments (``Settings(top_k=8)``, used by CLIs and tests),
+  2. environment variables ``RAG_<FIELD>`` (e.g. ``RAG_BACKEND=extractive``),
+  3. a TOML file: ``$RAG_CONFIG`` if set, else ``rag.toml`` in the working directory,
+  4. the defaults below.
+The README lists every field.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+# Offline world: libraries must never try a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "changchun-rag"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+
+    # --- where things live -------------------------------------------------
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of source documents (+ SOURCES.tsv).")
+    index_dir: Path = Field(PROJECT_ROOT / "embeddings", description="Folder holding the built index.")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Per-user cache (downloaded models).")
+
+    # --- embedding ---------------------------------------------------------
+    embedder: Literal["minilm", "use-multilingual"] = Field("minilm", description="Embedding backend.")
+    embed_batch_size: int = 32
+    embed_threads: int = 2
+
+    # --- chunking (sizes in the embedding model's tokens) ------------------
+    chunk_tokens: int = Field(128, description="Target chunk size in embedding-model tokens.")
+    chunk_overlap: int = Field(32, description="Overlap between neighbouring chunks, in tokens.")
+
+    # --- index -------------------------------------------------------------
+    # Exact (flat) search below this many chunks, HNSW at or above it.
+    hnsw_threshold: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 64
+
+    # --- retrieval ---------------------------------------------------------
+    top_k: int = Field(4, description="Passages given to the generator.")
+    candidates: int = Field(30, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+    # --- generation --------------------------------------------------------
+    backend: Literal["llamacpp", "openai", "transformers", "extractive"] = "llamacpp"
+    gguf_model: str = Field("qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file.")
+    llm_threads: int = 2
+    llm_context: int = 4096
+    max_new_tokens: int = 320
+    temperature: float = 0.0
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = "local"
+    openai_api_key: str = "not-needed"
+    openai_timeout: float = 120.0
+    transformers_model_dir: Path | None = None
+
+    # --- answering / grounding --------------------------------------------
+    # Abstain when the best dense cosine similarity is below this (calibrated, see eval/README.md).
+    min_similarity: float = 0.30
+    abstain_message: str = "The documents I have do not answer this question."
+
+    # --- web app -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_db: Path = Field(PROJECT_ROOT / "feedback.sqlite3")
+    upload_max_mb: int = 20
+    staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+def get_settings(**overrides) -> Settings:
+    """Fresh settings (env and file re-read), with keyword overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

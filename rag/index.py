@@ -1,0 +1,327 @@
+"""Index: the on-disk FAISS + BM25 index under ``embeddings/``, built incrementally and
+swapped in atomically.
+
+Layout::
+
+    embeddings/current -> v-<time>-<id>/   (a symlink, replaced atomically by os.replace)
+    embeddings/v-.../manifest.json         embedder, dims, chunking, index type, per-file hashes
+    embeddings/v-.../chunks.jsonl          one Chunk per line, row i = vector i
+    embeddings/v-.../vectors.npy           float32 unit vectors (kept so unchanged files are
+                                           never embedded again)
+    embeddings/v-.../dense.faiss           the FAISS index over vectors.npy
+    embeddings/v-.../bm25/                 the bm25s keyword index over the same chunks
+
+A build writes a complete new version folder and only then moves ``current``; a crash or
+kill at any point before that leaves the previous version in use.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from .chunking import Chunk, chunk_document
+from .config import Settings
+from .documents import UnreadableDocument, corpus_files, file_sha256, load_document, read_metadata
+from .embedding import Embedder
+from .text import keyword_tokens
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+
+
+class IndexUnavailable(RuntimeError):
+    """No usable index: missing, unreadable, or not matching its manifest."""
+
+
+# --- the FAISS part -------------------------------------------------------------------------
+
+
+def build_faiss(vectors: np.ndarray, settings: Settings) -> tuple[faiss.Index, dict]:
+    """Exact inner-product search for small corpora, HNSW past ``hnsw_threshold`` chunks.
+
+    Flat search is exact and fast enough below the threshold (see benchmarks/README.md for
+    the measurement behind the default); HNSW keeps query time flat as the corpus grows.
+    """
+    dim = vectors.shape[1]
+    if len(vectors) >= settings.hnsw_threshold:
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = settings.hnsw_ef_search
+        params = {"type": "hnsw", "m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search}
+    else:
+        index = faiss.IndexFlatIP(dim)
+        params = {"type": "flat"}
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, params
+
+
+def build_bm25(chunks: list[Chunk]) -> bm25s.BM25:
+    bm25 = bm25s.BM25()
+    # bm25s cannot index an empty corpus or empty documents; a placeholder token keeps rows aligned
+    bm25.index([keyword_tokens(c.text) or ["\x00"] for c in chunks] or [["\x00"]], show_progress=False)
+    return bm25
+
+
+# --- a loaded index ---------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedIndex:
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    dense: faiss.Index
+    bm25: bm25s.BM25
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+
+def expected_identity(settings: Settings, embedder: Embedder) -> dict:
+    """What the manifest must say for an index to be reusable with these settings."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "chunking": {"tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap},
+    }
+
+
+def current_path(index_dir: Path) -> Path:
+    return index_dir / CURRENT
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load ``index_dir/current``; IndexUnavailable says why it cannot be used."""
+    path = current_path(index_dir)
+    if not path.exists():
+        raise IndexUnavailable(f"no index in {index_dir}")
+    try:
+        path = path.resolve(strict=True)
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        with (path / "chunks.jsonl").open(encoding="utf-8") as f:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(path / "bm25"))
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
+        raise IndexUnavailable(f"index at {path} is unreadable ({e.__class__.__name__}: {e})") from e
+    if not (manifest.get("chunks") == len(chunks) == dense.ntotal):
+        raise IndexUnavailable(
+            f"index at {path} does not match its manifest "
+            f"(manifest {manifest.get('chunks')} chunks, {len(chunks)} stored, {dense.ntotal} vectors)"
+        )
+    if chunks and dense.d != manifest.get("dim"):
+        raise IndexUnavailable(f"index at {path} has {dense.d} dimensions, manifest says {manifest.get('dim')}")
+    return LoadedIndex(path, manifest, chunks, dense, bm25)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    rebuilt_reason: str | None = None  # why the previous index was not reused, if it was not
+    index_type: str = ""
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_json(self) -> dict:
+        keys = ("added", "updated", "removed", "unchanged", "chunks", "skipped")
+        return {k: v for k, v in asdict(self).items() if k in keys}
+
+
+def _fingerprint(sha256: str, meta: dict | None) -> str:
+    """Content hash of the file plus its SOURCES.tsv row: a title fix re-indexes the file."""
+    row = json.dumps(meta or {}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{sha256}\n{row}".encode()).hexdigest()
+
+
+@contextmanager
+def _build_lock(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # one build at a time; readers never take this lock
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _reusable(index_dir: Path, identity: dict) -> tuple[LoadedIndex | None, np.ndarray | None, str | None]:
+    """The previous index and its vectors if compatible, else the reason to rebuild."""
+    if not current_path(index_dir).exists():
+        return None, None, None
+    try:
+        old = load_index(index_dir)
+        vectors = np.load(old.path / "vectors.npy")
+    except (IndexUnavailable, OSError, ValueError) as e:
+        return None, None, f"previous index unusable, rebuilding: {e}"
+    if len(vectors) != old.size:
+        return None, None, "previous index unusable, rebuilding: vectors do not match chunks"
+    got = {k: old.manifest.get(k) for k in identity}
+    if got != identity:
+        diff = ", ".join(f"{k}: {got[k]} -> {identity[k]}" for k in identity if got[k] != identity[k])
+        return None, None, f"settings changed ({diff}), rebuilding"
+    return old, vectors, None
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    progress: Callable[[float, str], None] | None = None,
+    show_bar: bool = False,
+) -> IndexReport:
+    """Bring the index in line with the corpus folder, embedding only new or changed files."""
+    t0 = time.perf_counter()
+    report_progress = progress or (lambda frac, msg: None)
+    with _build_lock(settings.index_dir):
+        identity = expected_identity(settings, embedder)
+        old, old_vectors, reason = _reusable(settings.index_dir, identity)
+        report = IndexReport(rebuilt_reason=reason)
+        if reason:
+            log.warning(reason)
+        old_files: dict = old.manifest["files"] if old else {}
+        old_rows: dict[str, list[int]] = {}
+        if old:
+            for row, c in enumerate(old.chunks):
+                old_rows.setdefault(c.doc_id, []).append(row)
+
+        meta = read_metadata(settings.corpus_dir)
+        files = corpus_files(settings.corpus_dir)
+        new_chunks: list[Chunk] = []
+        new_vectors: list[np.ndarray] = []
+        manifest_files: dict[str, dict] = {}
+        seen_ids: dict[str, str] = {}
+        for i, path in enumerate(files):
+            report_progress(0.05 + 0.8 * i / max(len(files), 1), f"Reading {path.name}")
+            doc_id = path.stem
+            if doc_id in seen_ids:
+                report.skipped.append({"file": path.name, "reason": f"same document id as {seen_ids[doc_id]}"})
+                continue
+            try:
+                sha = file_sha256(path)
+            except OSError as e:
+                report.skipped.append({"file": path.name, "reason": f"cannot read file ({e.strerror or e})"})
+                continue
+            fp = _fingerprint(sha, meta.get(path.name))
+            prev = old_files.get(path.name)
+            if prev and prev["fingerprint"] == fp and doc_id in old_rows:
+                rows = old_rows[doc_id]
+                new_chunks.extend(old.chunks[r] for r in rows)
+                new_vectors.append(old_vectors[rows])
+                manifest_files[path.name] = prev
+                seen_ids[doc_id] = path.name
+                report.unchanged += 1
+                continue
+            try:
+                doc = load_document(path, meta.get(path.name), sha256=sha)
+            except UnreadableDocument as e:
+                log.warning("skipped %s: %s", path.name, e)
+                report.skipped.append({"file": path.name, "reason": str(e)})
+                continue
+            chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+            vectors = embedder.encode([c.text for c in chunks], kind="passage", progress=show_bar)
+            new_chunks.extend(chunks)
+            new_vectors.append(vectors)
+            seen_ids[doc_id] = path.name
+            manifest_files[path.name] = {
+                "doc_id": doc_id,
+                "sha256": sha,
+                "fingerprint": fp,
+                "chunks": len(chunks),
+                "title": doc.title,
+                "date": doc.date,
+                "indexed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            if prev:
+                report.updated += 1
+            else:
+                report.added += 1
+        report.removed = sum(1 for name in old_files if name not in manifest_files)
+        report.chunks = len(new_chunks)
+
+        if old is not None and not report.changed:
+            report.index_type = old.manifest.get("index", {}).get("type", "")
+            report.seconds = time.perf_counter() - t0
+            report_progress(1.0, "Index is up to date")
+            return report
+
+        report_progress(0.9, "Writing index")
+        vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, embedder.dim), dtype=np.float32)
+        _write_version(settings, identity, new_chunks, vectors, manifest_files, report)
+        report.seconds = time.perf_counter() - t0
+        report_progress(1.0, "Index ready")
+        return report
+
+
+def _write_version(settings, identity, chunks, vectors, manifest_files, report) -> None:
+    index_dir = settings.index_dir
+    version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    version.mkdir(parents=True)
+    try:
+        dense, params = build_faiss(vectors, settings)
+        report.index_type = params["type"]
+        np.save(version / "vectors.npy", vectors)
+        faiss.write_index(dense, str(version / "dense.faiss"))
+        build_bm25(chunks).save(str(version / "bm25"))
+        with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        manifest = {
+            **identity,
+            "index": params,
+            "chunks": len(chunks),
+            "files": manifest_files,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        # the manifest is written last: a version folder without one was never finished
+        (version / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(version)
+        link_tmp = index_dir / f".current-{uuid.uuid4().hex[:6]}"
+        os.symlink(version.name, link_tmp)
+        os.replace(link_tmp, current_path(index_dir))  # the atomic swap
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    _remove_old_versions(index_dir, keep=version.name)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _remove_old_versions(index_dir: Path, keep: str) -> None:
+    for p in index_dir.glob("v-*"):
+        if p.is_dir() and p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)

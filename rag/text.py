@@ -1,0 +1,84 @@
+"""Text utilities shared by chunking, retrieval and grounding: language detection,
+sentence spans and keyword tokens (Chinese and Korean aware)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> str:
+    """'zh', 'ko' or 'en' by script: enough to pick the answer language and tokenisers."""
+    han, hangul, latin = len(_HAN.findall(text)), len(_HANGUL.findall(text)), len(_LATIN.findall(text))
+    if hangul and hangul >= han:
+        return "ko"
+    if han and han * 3 >= latin:  # one Han character carries about as much as a short word
+        return "zh"
+    return "en"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=4)
+def _segmenter(lang: str) -> pysbd.Segmenter:
+    return pysbd.Segmenter(language=lang, clean=False, char_span=True)
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans with character offsets into ``text`` (pysbd; whitespace trimmed).
+
+    Paragraph breaks always end a sentence, so a heading never merges with the next line.
+    """
+    spans: list[Span] = []
+    for para in re.finditer(r"[^\n]+", text):
+        block = para.group()
+        if not block.strip():
+            continue
+        lang = "zh" if detect_language(block) == "zh" else "en"  # pysbd has no Korean; its rules fit
+        for piece in _segmenter(lang).segment(block):
+            raw = piece.sent
+            lead = len(raw) - len(raw.lstrip())
+            body = raw.strip()
+            if body:
+                start = para.start() + piece.start + lead
+                spans.append(Span(start, start + len(body), body))
+    return spans
+
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[.'%-][A-Za-z0-9]+)*%?|[\uac00-\ud7af]+|[\u4e00-\u9fff\u3400-\u4dbf]+")
+_STOP = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was were will with "
+    "what which who whom how does do did can could should would shall may might there their they them".split()
+)
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Tokens for BM25: lower-cased English words without stop words, Han runs as character
+    bigrams (plus single characters for one-character runs), Hangul words as character bigrams.
+
+    Character bigrams are the standard tokenisation for Chinese retrieval without a dictionary;
+    Korean gets the same because its particles glue onto words ("반도체는").
+    """
+    out: list[str] = []
+    for m in _WORD.finditer(text.lower()):
+        tok = m.group()
+        if _HAN.match(tok) or _HANGUL.match(tok):
+            if len(tok) == 1:
+                out.append(tok)
+            else:
+                out.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+        elif tok not in _STOP:
+            out.append(tok)
+    return out
