@@ -73,6 +73,13 @@ def build_faiss(vectors: np.ndarray, settings: Settings) -> tuple[faiss.Index, d
     return index, params
 
 
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its document title, then its text. The title says what the
+    passage is about (which zone), so a question naming the zone matches all of its passages and
+    the passage's own topic decides between them."""
+    return chunk.text if chunk.text.startswith(chunk.title) else f"{chunk.title}\n{chunk.text}"
+
+
 def build_bm25(chunks: list[Chunk]) -> bm25s.BM25:
     bm25 = bm25s.BM25()
     # bm25s cannot index an empty corpus or empty documents; a placeholder token keeps rows aligned
@@ -100,6 +107,7 @@ def expected_identity(settings: Settings, embedder: Embedder) -> dict:
     """What the manifest must say for an index to be reusable with these settings."""
     return {
         "format": FORMAT_VERSION,
+        "embedded_text": "title+text",
         "embedder": embedder.name,
         "dim": embedder.dim,
         "chunking": {"tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap},
@@ -248,7 +256,7 @@ def build_index(
                 report.skipped.append({"file": path.name, "reason": str(e)})
                 continue
             chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-            vectors = embedder.encode([c.text for c in chunks], kind="passage", progress=show_bar)
+            vectors = embedder.encode([embedding_text(c) for c in chunks], kind="passage", progress=show_bar)
             new_chunks.extend(chunks)
             new_vectors.append(vectors)
             seen_ids[doc_id] = path.name

@@ -1,0 +1,48 @@
+"""The llama.cpp backend: a local GGUF model run in-process through llama-cpp-python.
+
+One ``Llama`` instance per model file (the factory caches it); a lock lets one generation
+run at a time, since llama.cpp contexts are not re-entrant and already use every thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from .base import Generator, GeneratorError, Prompt
+
+
+class LlamaCppGenerator(Generator):
+    name = "llamacpp"
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise GeneratorError("llama-cpp-python is not installed (pip install llama-cpp-python)") from exc
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise GeneratorError(f"GGUF model file not found: {model_path}")
+        try:
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        except Exception as exc:  # llama-cpp raises ValueError/RuntimeError with little detail
+            raise GeneratorError(f"llama.cpp could not load {model_path}: {exc}") from exc
+        self.model = model_path.stem
+        self._lock = threading.Lock()
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(
+                    messages=prompt.messages,
+                    stream=True,
+                    max_tokens=prompt.max_tokens,
+                    temperature=prompt.temperature,
+                )
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except Exception as exc:  # e.g. prompt longer than the context window
+                raise GeneratorError(f"llama.cpp generation failed: {exc}") from exc

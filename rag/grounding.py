@@ -1,0 +1,187 @@
+"""Grounding: checking a generated answer against the passages it was given.
+
+Run on every answer sentence before an investor sees it:
+- citation markers ``[n]`` must name a passage that was given; others are dropped;
+- every checkable claim in the sentence (numbers, percentages, money amounts, years and
+  dates, Latin-script proper names and acronyms) must appear in the passages the sentence
+  cites, allowing for formatting ("30%" = "30 percent", "10,000" = "10000");
+- a sentence without a citation is attributed to the one passage that supports all of its
+  claims and most of its words, or dropped;
+- a sentence whose claims no given passage supports is dropped.
+If nothing supported is left, the caller abstains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .text import detect_language, keyword_tokens, split_sentences
+
+CITATION = re.compile(r"\s*\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|percent\b|per cent\b|％)?", re.I)
+# capitalised words that start no proper name on their own
+_COMMON_CAPS = frozenset(
+    "The A An This That These Those It Its In On At For From With By Of And Or But If When While As To Is Are "
+    "Was Were Be Yes No Not There They Their He She We You Your Our I Also However According Based Sources "
+    "Source Passage Passages Document Documents Answer Note Please Here Other More Some All Each Both".split()
+)
+_NAME = re.compile(r"\b(?:[A-Z][a-zA-Z&'-]*|[A-Z0-9]{2,}[a-zA-Z0-9+-]*)(?:[ -](?:[A-Z][a-zA-Z&'-]*|of|and|for|the|de))*")
+_REFUSAL = re.compile(
+    r"(do(?:es)? not (?:say|mention|contain|provide|specify|include|state)|no information|not (?:mentioned|specified|provided|stated)"
+    r"|cannot (?:find|answer)|not in the (?:passages|documents)|未提及|没有提及|没有提供|未提供|无法回答|不包含|文件中没有"
+    r"|언급되어 있지 않|나와 있지 않|정보가 없|알 수 없)",
+    re.I,
+)
+
+
+def normalise(text: str) -> str:
+    """Lower-case text with thousands separators dropped and percent spellings unified."""
+    t = text.lower().replace("％", "%")
+    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+    t = re.sub(r"(?<=\d)\s*(?:percent|per cent)\b", "%", t)
+    t = re.sub(r"(?<=\d)\s+%", "%", t)
+    return t
+
+
+def claims(sentence: str) -> list[str]:
+    """The checkable facts of a sentence, normalised: numbers (with % when given) and names."""
+    body = CITATION.sub("", sentence)
+    found: list[str] = []
+    for m in _NUMBER.finditer(body):
+        whole = m.group(1).replace(",", "")
+        number = whole + (f".{m.group(2)}" if m.group(2) else "")
+        found.append(number + ("%" if m.group(3) else ""))
+    for m in _NAME.finditer(body):
+        words = m.group().split()
+        while words and (words[0] in _COMMON_CAPS or words[0].lower() in ("of", "and", "for", "the", "de")):
+            words.pop(0)
+        while words and words[-1].lower() in ("of", "and", "for", "the", "de"):
+            words.pop()
+        name = " ".join(words)
+        if name and not name.isdigit() and not _NUMBER.fullmatch(name):
+            found.append(name.lower())
+    return found
+
+
+def _is_name(claim: str) -> bool:
+    return not (claim.endswith("%") or claim.replace(".", "").isdigit())
+
+
+def supports(passage: str, claim: str) -> bool:
+    text = normalise(passage)
+    if not _is_name(claim):
+        return re.search(rf"(?<![\d.]){re.escape(claim)}(?![\d]|\.\d)", text) is not None
+    return claim in text or all(part in text for part in claim.split())
+
+
+def cited_numbers(sentence: str) -> list[int]:
+    out: list[int] = []
+    for m in CITATION.finditer(sentence):
+        out.extend(int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1)))
+    return out
+
+
+def is_refusal(text: str) -> bool:
+    return bool(_REFUSAL.search(text))
+
+
+@dataclass
+class CheckedSentence:
+    text: str  # the sentence as shown, with its (corrected) citation markers
+    citations: list[int]
+    kept: bool
+    reason: str = ""
+
+
+@dataclass
+class GroundingResult:
+    sentences: list[CheckedSentence] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[CheckedSentence]:
+        return [s for s in self.sentences if s.kept]
+
+    @property
+    def removed(self) -> list[CheckedSentence]:
+        return [s for s in self.sentences if not s.kept]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.kept)
+
+    @property
+    def citations(self) -> list[int]:
+        seen: list[int] = []
+        for s in self.kept:
+            seen.extend(n for n in s.citations if n not in seen)
+        return seen
+
+
+def _overlap(sentence: str, passage: str) -> float | None:
+    """Share of the sentence's keywords found in the passage; None when the two are in
+    different scripts (a Korean answer over an English passage) and share no Latin words."""
+    words = set(keyword_tokens(normalise(sentence)))
+    if detect_language(sentence) != detect_language(passage):
+        words = {w for w in words if w.isascii()}
+    if not words:
+        return None
+    return len(words & set(keyword_tokens(normalise(passage)))) / len(words)
+
+
+def check_sentence(
+    sentence: str, passages: list[str], question: str = "", min_overlap: float = 0.5, min_cited_overlap: float = 0.3
+) -> CheckedSentence:
+    """Keep, re-attribute or drop one answer sentence (see module docstring).
+
+    Claims the question itself states (the zone's name, say) need no passage support.
+    """
+    body = CITATION.sub("", sentence).strip()
+    if not body or re.fullmatch(r"[\W_]+", body):
+        return CheckedSentence(sentence, [], False, "empty")
+    given = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
+    # names the question states (the zone's name, say) need no passage support; numbers always do
+    facts = [f for f in claims(body) if not (question and _is_name(f) and supports(question, f))]
+    if is_refusal(body):
+        return CheckedSentence(body, [], False, "refusal")
+    cited_text = " ".join(passages[n - 1] for n in given)
+    overlap = _overlap(body, cited_text)
+    if given and all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
+        return CheckedSentence(_with_citations(body, given), given, True)
+    # no valid citation, or the cited passages lack a claim: find the passage that supports it all
+    candidates = [
+        (i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(supports(p, f) for f in facts)
+    ]
+    candidates = [(n, score) for n, score in candidates if score is not None and score >= min_overlap]
+    if candidates:
+        n = max(candidates, key=lambda c: c[1])[0]
+        return CheckedSentence(_with_citations(body, [n]), [n], True, "re-attributed")
+    missing = [f for f in facts if not any(supports(p, f) for p in passages)]
+    reason = f"unsupported: {', '.join(missing)}" if missing else "no passage supports it"
+    return CheckedSentence(body, given, False, reason)
+
+
+def _with_citations(body: str, numbers: list[int]) -> str:
+    """``body`` with ``[n]`` markers placed before its final punctuation."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    m = re.search(r"[.!?。！？]+$", body)
+    end = m.start() if m else len(body)
+    head = body[:end].rstrip()
+    space = " " if head and head[-1].isascii() else ""
+    return f"{head}{space}{marks}{body[end:]}"
+
+
+_MARK_AFTER_STOP = re.compile(r"([.!?。！？])[ \t]*((?:\[\d+(?:\s*[,，、]\s*\d+)*\][ \t]*)+)")
+
+
+def markers_before_stops(text: str) -> str:
+    """"claim.[1] Next" -> "claim [1]. Next": a marker after a full stop belongs to the sentence before it."""
+    return _MARK_AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text)
+
+
+def check_answer(answer: str, passages: list[str], question: str = "") -> GroundingResult:
+    """Check every sentence of ``answer`` against ``passages`` (passage n = passages[n-1])."""
+    result = GroundingResult()
+    for span in split_sentences(markers_before_stops(answer)):
+        result.sentences.append(check_sentence(span.text, passages, question))
+    return result

@@ -1,0 +1,173 @@
+"""Incremental indexing, the atomic swap, and rebuilding a broken index — with the real
+MiniLM embedder and real FAISS/BM25 indexes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import index as index_mod
+from rag.config import get_settings
+from rag.embedding import get_embedder
+from rag.index import IndexUnavailable, build_index, load_index
+
+from .fixtures import write_all_formats, write_bad_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def settings(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_all_formats(corpus)
+    return get_settings(corpus_dir=corpus, index_dir=tmp_path / "embeddings", chunk_tokens=64, chunk_overlap=16)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder(get_settings())
+
+
+class CountingEmbedder:
+    """The real embedder, counting which texts it was asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, []
+
+    def encode(self, texts, kind="passage", progress=False):
+        self.texts.extend(texts)
+        return self.inner.encode(texts, kind, progress)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+
+def test_second_run_changes_nothing_and_touching_one_file_reembeds_only_it(settings, embedder):
+    first = build_index(settings, embedder)
+    assert (first.added, first.updated, first.removed, first.unchanged) == (6, 0, 0, 0)
+    version = load_index(settings.index_dir).path
+
+    second = build_index(settings, embedder)
+    assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 6)
+    assert load_index(settings.index_dir).path == version  # nothing was rewritten
+
+    (settings.corpus_dir / "harbour.txt").write_text("Harbour Valley Zone now builds ferries.", encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    third = build_index(settings, counting)
+    assert (third.added, third.updated, third.removed, third.unchanged) == (0, 1, 0, 5)
+    assert counting.texts == ["Harbour Valley Zone now builds ferries."]
+
+    loaded = load_index(settings.index_dir)
+    texts = [c.text for c in loaded.chunks if c.doc_id == "harbour"]
+    assert texts == ["Harbour Valley Zone now builds ferries."]  # old chunks replaced, not duplicated
+    assert len({c.chunk_id for c in loaded.chunks}) == len(loaded.chunks) == loaded.dense.ntotal
+
+
+def test_deleted_file_is_removed_and_new_file_added(settings, embedder):
+    build_index(settings, embedder)
+    (settings.corpus_dir / "notes.md").unlink()
+    (settings.corpus_dir / "extra.txt").write_text("Extra Park makes bicycles.", encoding="utf-8")
+    report = build_index(settings, embedder)
+    assert (report.added, report.removed, report.unchanged) == (1, 1, 5)
+    doc_ids = {c.doc_id for c in load_index(settings.index_dir).chunks}
+    assert "notes" not in doc_ids and "extra" in doc_ids
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(settings, embedder):
+    write_bad_files(settings.corpus_dir)
+    report = build_index(settings, embedder)
+    assert report.added == 6
+    assert {s["file"] for s in report.skipped} == {"empty.txt", "broken.pdf", "binary.txt", "broken.docx", "data.xyz"}
+    assert all(s["reason"] for s in report.skipped)
+
+
+def test_changed_chunking_settings_rebuild(settings, embedder):
+    build_index(settings, embedder)
+    changed = settings.model_copy(update={"chunk_tokens": 48})
+    report = build_index(changed, embedder)
+    assert report.added == 6 and report.unchanged == 0
+    assert "settings changed" in report.rebuilt_reason
+    assert load_index(settings.index_dir).manifest["chunking"] == {"tokens": 48, "overlap": 16}
+
+
+def test_manifest_records_model_dims_chunking_type_and_hashes(settings, embedder):
+    build_index(settings, embedder)
+    m = load_index(settings.index_dir).manifest
+    assert m["embedder"] == embedder.name and m["dim"] == 384
+    assert m["index"]["type"] == "flat"
+    assert len(m["files"]["harbour.txt"]["sha256"]) == 64
+
+
+def test_large_corpus_gets_hnsw(settings, embedder):
+    report = build_index(settings.model_copy(update={"hnsw_threshold": 2}), embedder)
+    assert report.index_type == "hnsw"
+    assert load_index(settings.index_dir).manifest["index"]["type"] == "hnsw"
+
+
+def test_failure_before_swap_leaves_previous_index(settings, embedder, monkeypatch):
+    build_index(settings, embedder)
+    before = load_index(settings.index_dir)
+    (settings.corpus_dir / "harbour.txt").write_text("Changed text about trams.", encoding="utf-8")
+
+    def crash(folder):
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(index_mod, "_fsync_tree", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, embedder)
+    after = load_index(settings.index_dir)
+    assert after.path == before.path
+    assert [c.text for c in after.chunks] == [c.text for c in before.chunks]
+    assert list(settings.index_dir.glob("v-*")) == [before.path]  # the half-written version is gone
+
+
+def test_kill_during_build_leaves_previous_index_loadable(settings, embedder):
+    build_index(settings, embedder)
+    before = load_index(settings.index_dir)
+    for i in range(150):  # enough new text that embedding takes a while
+        (settings.corpus_dir / f"bulk{i}.txt").write_text(
+            " ".join(f"Bulk park {i} sentence {j} about factories and logistics." for j in range(30)), encoding="utf-8"
+        )
+    env = {**os.environ, "RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_INDEX_DIR": str(settings.index_dir),
+           "RAG_CHUNK_TOKENS": "64", "RAG_CHUNK_OVERLAP": "16"}
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(8)  # model loaded, embedding under way
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = load_index(settings.index_dir)
+    assert after.path == before.path and after.size == before.size
+
+    report = build_index(settings, embedder)  # the next build finishes and cleans up
+    assert report.added == 150
+    assert [p.name for p in settings.index_dir.glob("v-*")] == [load_index(settings.index_dir).path.name]
+
+
+def test_corrupt_index_is_rebuilt_with_reason(settings, embedder):
+    build_index(settings, embedder)
+    path = load_index(settings.index_dir).path
+    (path / "chunks.jsonl").write_text('{"chunk_id": "x"}\n', encoding="utf-8")
+    with pytest.raises(IndexUnavailable, match="does not match its manifest"):
+        load_index(settings.index_dir)
+    report = build_index(settings, embedder)
+    assert "rebuilding" in report.rebuilt_reason and "does not match" in report.rebuilt_reason
+    assert report.added == 6
+    assert load_index(settings.index_dir).size == report.chunks
+
+
+def test_cli_index_json_twice(tmp_path):
+    corpus = tmp_path / "c"
+    write_all_formats(corpus)
+    cmd = [sys.executable, "-m", "rag", "index", "--json", "--corpus", str(corpus), "--index", str(tmp_path / "e")]
+    first = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    second = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    assert set(first) == {"added", "updated", "removed", "unchanged", "chunks", "skipped"}
+    assert first["added"] == 6 and first["chunks"] > 0
+    assert (second["added"], second["updated"], second["removed"], second["unchanged"]) == (0, 0, 0, 6)
