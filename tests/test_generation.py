@@ -335,13 +335,13 @@ def test_extractive_picks_supporting_sentence_with_citation():
     answer = "".join(pieces)
     assert pieces[0] == (
         "Companies in Lakeside Robotics Park pay a corporate income tax rate of 12 percent "
-        "for their first five years. [1]"
+        "for their first five years. [1]\n"
     )
     assert len(pieces) <= 3 and answer.count("[") == len(pieces)
 
     lease = Prompt(messages=[], question="What does leasing warehouses in Northgate Logistics Zone cost?", passages=PASSAGES)
     first = next(iter(generator.stream(lease)))
-    assert first.startswith("Warehouses in Northgate Logistics Zone can be leased") and first.endswith("[2]")
+    assert first.startswith("Warehouses in Northgate Logistics Zone can be leased") and first.endswith("[2]\n")
 
 
 def test_extractive_with_embedder():
@@ -351,7 +351,7 @@ def test_extractive_with_embedder():
     generator = get_generator(Settings(backend="extractive"), embedder=get_embedder(Settings(embedder="minilm")))
     pieces = list(generator.stream(grounded_prompt()))
     assert pieces[0].startswith("Companies in Lakeside Robotics Park pay a corporate income tax rate of 12 percent")
-    assert pieces[0].endswith("[1]")
+    assert pieces[0].endswith("[1]\n")
 
 
 def test_extractive_without_passages_yields_nothing():
