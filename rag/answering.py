@@ -46,9 +46,11 @@ RULES = """Rules:
 - After each sentence, write the number of the passage it comes from in brackets, like [1].
 - Never write a number, rate, price, amount, date or name that is not in the passages.
 - If the passages do not answer the question, say that the documents do not say.
-- Answer in {language}, in at most {sentences} short sentences."""
+- Answer in {language}, in at most {sentences} short sentences, as plain sentences (no lists)."""
 
 REWRITE_PROMPT = """Rewrite the last question as one standalone search query in English, using the conversation for context. Output only the query.
+
+Names: 中韩 / 한중 / 중한 = China-ROK (China-South Korea); 长春 / 창춘 = Changchun; 净月 / 징위에 / 징웨 = Jingyue; 吉林 / 지린 = Jilin; 白求恩 / 베순 = Norman Bethune; 示范区 / 시범구 = Demonstration Zone; 开发区 / 개발구 = Development Zone.
 
 Conversation:
 {history}
@@ -195,8 +197,8 @@ class Assistant:
         answer.timings_ms["retrieve"] = (time.perf_counter() - t0) * 1000
 
         # 3. too little evidence: abstain without asking the model
-        best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
-        if not question or best < s.min_similarity:
+        similarity, coverage = evidence(answer.standalone_question, hits)
+        if not question or similarity < s.min_similarity or coverage < s.min_coverage:
             yield from self._abstain(answer, hits, t0)
             return
 
@@ -282,17 +284,31 @@ class Assistant:
         s = self.settings
         blocks = "\n\n".join(f"[{i}] ({h.chunk.title})\n{h.chunk.text}" for i, h in enumerate(hits, start=1))
         asked = question if standalone == question else f"{question}\n(Meaning: {standalone})"
+        language = LANGUAGE_NAMES[lang]
         user = (
-            f"Passages:\n{blocks}\n\n{RULES.format(language=LANGUAGE_NAMES[lang], sentences=4)}\n\n"
-            f"Question: {asked}"
+            f"Passages:\n{blocks}\n\n{RULES.format(language=language, sentences=4)}\n\n"
+            f"Question: {asked}\nAnswer (in {language}, citing passages like [1]):"
         )
         return Prompt(
             messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
-            question=standalone,
+            # the extractive backend matches sentences against this: the investor's own words when
+            # they are English (a follow-up names what is new), else the English rewrite
+            question=question if lang == "en" else standalone,
             passages=[h.chunk.text for h in hits],
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
         )
+
+
+def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:
+    """How well the passages back the question: the best cosine similarity of a passage, and
+    the share of the question's keywords found in the passages at all. A question about a tax
+    rate retrieves passages about the right zone (high similarity) that never say "tax"."""
+    similarity = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
+    wanted = set(keyword_tokens(query))
+    found = set().union(*(keyword_tokens(h.chunk.text) for h in hits)) if hits else set()
+    coverage = len(wanted & found) / len(wanted) if wanted else 0.0
+    return similarity, coverage
 
 
 def _plain(content) -> str:

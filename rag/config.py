@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # --- answering / grounding --------------------------------------------
     # Abstain when the best dense cosine similarity is below this (calibrated, see eval/README.md).
     min_similarity: float = 0.30
+    # Abstain when fewer than this share of the question's keywords occur in the passages.
+    min_coverage: float = 0.5
     abstain_message: str = "The documents I have do not answer this question."
 
     # --- web app -----------------------------------------------------------

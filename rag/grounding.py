@@ -47,6 +47,7 @@ def normalise(text: str) -> str:
 def claims(sentence: str) -> list[str]:
     """The checkable facts of a sentence, normalised: numbers (with % when given) and names."""
     body = CITATION.sub("", sentence)
+    body = re.sub(r"^\s*(?:\d{1,2}[.)、]|[-*•])\s+", "", body)  # a list item's number is no claim
     found: list[str] = []
     for m in _NUMBER.finditer(body):
         whole = m.group(1).replace(",", "")
