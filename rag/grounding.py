@@ -7,7 +7,8 @@ Run on every answer sentence before an investor sees it:
   cites, allowing for formatting ("30%" = "30 percent", "10,000" = "10000");
 - a sentence without a citation is attributed to the one passage that supports all of its
   claims and most of its words, or dropped;
-- a sentence whose claims no given passage supports is dropped.
+- a sentence whose claims no given passage supports is dropped, and so is one that only
+  restates the question ("The phone number of the bureau is [1].").
 If nothing supported is left, the caller abstains.
 """
 
@@ -145,6 +146,8 @@ def check_sentence(
     facts = [f for f in claims(body) if not (question and _is_name(f) and supports(question, f))]
     if is_refusal(body):
         return CheckedSentence(body, [], False, "refusal")
+    if question and len(set(keyword_tokens(body)) - set(keyword_tokens(question))) < 2:
+        return CheckedSentence(body, [], False, "restates the question")
     cited_text = " ".join(passages[n - 1] for n in given)
     overlap = _overlap(body, cited_text)
     if given and all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):

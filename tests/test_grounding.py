@@ -82,3 +82,9 @@ def test_claims_extracts_numbers_and_names():
     assert "2022" in found and "25%" in found and "director xue chunzhi" in found
     assert "norman bethune center" in found
     assert "1" not in found  # citation markers are not claims
+
+
+def test_sentence_that_only_restates_the_question_is_dropped():
+    q = "What is the phone number of the Harbour Valley Zone office?"
+    assert kept("The phone number of the Harbour Valley Zone office is [1].", question=q) == []
+    assert kept("Harbour Valley Zone supports compound semiconductor projects [1].", question=q) != []
