@@ -1,0 +1,63 @@
+"""Flat vs HNSW FAISS search time by corpus size, on this machine's cores.
+
+    python benchmarks/index_speed.py [--sizes 10000 50000 100000] [--dim 384] [--queries 200]
+
+Vectors are random unit vectors (search cost depends on count and dimension, not content);
+recall@10 of HNSW is measured against the exact flat result. Prints a table; the choice of
+``hnsw_threshold`` in rag/config.py comes from it (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import faiss
+import numpy as np
+
+
+def unit(n: int, dim: int, rng) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000, 200_000])
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    faiss.omp_set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    print("| chunks | flat ms/query | HNSW ms/query | HNSW recall@10 | HNSW build s |")
+    print("|---:|---:|---:|---:|---:|")
+    for n in args.sizes:
+        base = unit(n, args.dim, rng)
+        # queries near stored vectors, as real questions are near their passages
+        queries = base[rng.integers(0, n, args.queries)] + 0.5 * unit(args.queries, args.dim, rng)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        flat = faiss.IndexFlatIP(args.dim)
+        flat.add(base)
+        t = time.perf_counter()
+        for q in queries:  # one question at a time, as the chat asks them
+            _, exact = flat.search(q[None], 10)
+        flat_ms = (time.perf_counter() - t) * 1000 / len(queries)
+        _, exact = flat.search(queries, 10)
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(args.dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.add(base)
+        build_s = time.perf_counter() - t
+        hnsw.hnsw.efSearch = 64
+        t = time.perf_counter()
+        for q in queries:
+            hnsw.search(q[None], 10)
+        hnsw_ms = (time.perf_counter() - t) * 1000 / len(queries)
+        _, approx = hnsw.search(queries, 10)
+        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+        print(f"| {n:,} | {flat_ms:.2f} | {hnsw_ms:.2f} | {recall:.3f} | {build_s:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
