@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(24, description="Overlap between neighbouring chunks, in tokens.")
 
     # --- index -------------------------------------------------------------
-    # Exact (flat) search below this many chunks, HNSW at or above it.
-    hnsw_threshold: int = 200_000
+    # Exact (flat) search below this many chunks, HNSW at or above it (benchmarks/README.md).
+    hnsw_threshold: int = 20_000
     hnsw_m: int = 32
     hnsw_ef_search: int = 64
 
