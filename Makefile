@@ -34,7 +34,7 @@ index: install
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy) || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
 
 clean-index:
 	rm -rf embeddings/current embeddings/v-*

@@ -144,6 +144,10 @@ class Assistant:
                 self._retriever = open_retriever(self.settings)
             return self._retriever
 
+    @property
+    def retriever_loaded(self) -> bool:
+        return self._retriever is not None
+
     def reload_index(self) -> None:
         """Use the index on disk now (after a re-index)."""
         from .index import load_index

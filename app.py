@@ -1,0 +1,41 @@
+"""The web app: ``python app.py`` (or ``make run``) serves the investor chat on
+http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/webapp.py; set
+``RAG_STAFF_PASSWORD`` to enable the staff tab. The server listens within seconds; the index
+(built first if missing, with progress in the page and here) and the models load meanwhile."""
+
+import time
+
+STARTED = time.perf_counter()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import threading  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from rag.config import get_settings
+    from rag.webapp import build_app, launch_options
+
+    settings = get_settings()
+    listening = threading.Event()
+    demo = build_app(settings, started=STARTED, models_after=listening)
+    demo.queue(max_size=64)
+    demo.launch(**launch_options(settings), prevent_thread_lock=True)
+    logging.getLogger("app").warning(
+        "listening on http://%s:%d after %.1f s%s",
+        settings.host, settings.port, time.perf_counter() - STARTED,
+        "" if settings.staff_password else " (staff tab off: RAG_STAFF_PASSWORD is not set)",
+    )
+    listening.set()
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()

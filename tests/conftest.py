@@ -1,0 +1,214 @@
+"""Shared fixtures: the real web app (``python app.py``) started as a subprocess on a free
+loopback port, with its index, feedback database and corpus copy in temporary folders.
+
+Three apps at most per test session, each started once:
+  * ``public_app``: extractive backend (fast), no staff password, a copy of ``corpus/`` plus a
+    hostile document (``<script>`` in its text); its index folder starts empty, so start-up
+    builds the index;
+  * ``staff_app``: the same with a staff password and its own corpus copy (uploads and
+    removals happen there, never in ``corpus/``);
+  * ``llm_app``: the default llama.cpp backend over ``public_app``'s corpus and (ready) index;
+    skipped when the model file is not in the cache (``make models``).
+Each app's log is kept in ``test-artifacts/``; start-up times go to ``test-artifacts/startup.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+STAFF_PASSWORD = "test-staff-pw-7c41"
+START_TIMEOUT = 600  # building an index from scratch on 2 cores
+
+HOSTILE_FILE = "lakeside-hostile.txt"
+HOSTILE_TEXT = (
+    "Lakeside Robotics Park notice\n\n"
+    "Lakeside Robotics Park offers a rent subsidy of 30 percent to robotics start-ups "
+    "<script>window.__ragPwned = 1</script> in their first two years. "
+    "Lakeside Robotics Park also hosts a testing ground <img src=x onerror=\"window.__ragPwned = 2\"> "
+    "for service robots and *industrial* robot arms.\n"
+)
+HOSTILE_TITLE = "Lakeside <b>Robotics</b> notice"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_corpus(dest: Path) -> Path:
+    """A copy of the real corpus plus the hostile document (with a SOURCES.tsv row)."""
+    shutil.copytree(ROOT / "corpus", dest)
+    (dest / HOSTILE_FILE).write_text(HOSTILE_TEXT, encoding="utf-8")
+    sources = dest / "SOURCES.tsv"
+    text = sources.read_text(encoding="utf-8") if sources.exists() else "file\ttitle\tpublisher\tdate\turl\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    row = [HOSTILE_FILE, HOSTILE_TITLE, "Test <i>publisher</i>", "2024-01-02", "https://example.org/lakeside?a=1&b=2"]
+    text += "\t".join(row) + "\n"
+    sources.write_text(text, encoding="utf-8")
+    return dest
+
+
+@dataclass
+class RunningApp:
+    name: str
+    url: str
+    port: int
+    proc: subprocess.Popen
+    env: dict
+    log: Path
+    feedback_db: Path
+    corpus_dir: Path
+    index_dir: Path
+    timings: dict = field(default_factory=dict)
+
+    def client(self):
+        from gradio_client import Client
+
+        return Client(self.url, verbose=False)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def _get(url: str, timeout: float = 5.0) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback only)
+        return r.read()
+
+
+def start_app(name: str, tmp: Path, *, corpus_dir: Path, index_dir: Path, **settings: str) -> RunningApp:
+    """Run ``python app.py`` with RAG_* settings; return once the chat is ready."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(
+        RAG_CONFIG=str(tmp / "no-such-rag.toml"),
+        RAG_HOST="127.0.0.1",
+        RAG_PORT=str(port),
+        RAG_CORPUS_DIR=str(corpus_dir),
+        RAG_INDEX_DIR=str(index_dir),
+        RAG_FEEDBACK_DB=str(tmp / f"{name}-feedback.sqlite3"),
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({f"RAG_{k.upper()}": str(v) for k, v in settings.items()})
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"app-{name}.log"
+    t0 = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    app = RunningApp(name, f"http://127.0.0.1:{port}/", port, proc, env, log, Path(env["RAG_FEEDBACK_DB"]),
+                     corpus_dir, index_dir)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app {name} exited with {proc.returncode}:\n{app.log_text()[-3000:]}")
+            if time.perf_counter() - t0 > START_TIMEOUT:
+                raise RuntimeError(f"app {name} did not start in {START_TIMEOUT} s:\n{app.log_text()[-3000:]}")
+            try:
+                _get(app.url + "gradio_api/info")
+                break
+            except OSError:
+                time.sleep(0.25)
+        app.timings["listening_s"] = round(time.perf_counter() - t0, 2)
+        client = app.client()
+        while True:
+            status = client.predict(api_name="/status")
+            if status.get("error"):
+                raise RuntimeError(f"app {name} failed to start: {status['error']}")
+            if status.get("ready"):
+                break
+            if time.perf_counter() - t0 > START_TIMEOUT or proc.poll() is not None:
+                raise RuntimeError(f"app {name} not ready in time:\n{app.log_text()[-3000:]}")
+            time.sleep(0.5)
+        app.timings["ready_s"] = round(time.perf_counter() - t0, 2)
+        app.timings["status"] = status
+    except BaseException:
+        app.stop()
+        raise
+    _record_startup(name, app.timings)
+    return app
+
+
+def _record_startup(name: str, timings: dict) -> None:
+    path = ARTIFACTS / "startup.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[name] = timings
+    path.write_text(json.dumps(data, indent=1))
+
+
+def default_model_present() -> bool:
+    from rag import models
+    from rag.config import Settings
+
+    return models.model_path(models.DEFAULT_MODEL, Settings().models_dir).is_file()
+
+
+@pytest.fixture(scope="session")
+def public_corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("public") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def public_app(tmp_path_factory, public_corpus):
+    tmp = tmp_path_factory.mktemp("public-app")
+    app = start_app("public", tmp, corpus_dir=public_corpus, index_dir=public_corpus.parent / "index",
+                    backend="extractive")
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def staff_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("staff-app")
+    corpus = make_corpus(tmp / "corpus")
+    app = start_app("staff", tmp, corpus_dir=corpus, index_dir=tmp / "index", backend="extractive",
+                    staff_password=STAFF_PASSWORD, upload_max_mb="1")
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def llm_app(tmp_path_factory, public_app):
+    if not default_model_present():
+        pytest.skip("the default GGUF model is not in the cache: run `make models`")
+    tmp = tmp_path_factory.mktemp("llm-app")
+    # same corpus and (already built) index as public_app: this start measures a warm start
+    app = start_app("llm", tmp, corpus_dir=public_app.corpus_dir, index_dir=public_app.index_dir)
+    yield app
+    app.stop()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (``item.rep_call``): fixtures use it to save
+    a screenshot of a failed browser test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

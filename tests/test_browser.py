@@ -1,0 +1,192 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (headless, no download).
+
+Types a question, waits for the streamed answer and its sources, saves a screenshot to
+``test-artifacts/``; checks that a document containing ``<script>`` shows the text and runs
+nothing; rates an answer with the thumbs and a comment; shows the page's labels in Chinese
+and Korean. The first test uses the default llama.cpp backend when its model is cached.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ARTIFACTS, STAFF_PASSWORD, default_model_present
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium missing: apt-get install -y chromium")
+
+QUESTION = "Which semiconductor fields does the China-ROK zone want to cooperate in?"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def chat_app(request):
+    """The llama.cpp app when the model is cached (the real thing), else the extractive one."""
+    return request.getfixturevalue("llm_app" if default_model_present() else "public_app")
+
+
+@pytest.fixture
+def open_page(browser, request):
+    """Open the app in a fresh browser context; closed after the test (screenshot kept on failure)."""
+    contexts = []
+
+    def open_(url: str, locale: str = "en-US"):
+        context = browser.new_context(viewport={"width": 1200, "height": 1500}, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        wait_for_text(page, "#footer", "passages indexed", 180_000)  # start-up finished
+        page.errors = errors
+        return page
+
+    yield open_
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for i, context in enumerate(contexts):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            for page in context.pages:
+                page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}-{i}.png"), full_page=True)
+        context.close()
+
+
+def wait_for_text(page, selector: str, text: str, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function(
+        "([sel, text]) => (document.querySelector(sel)?.innerText || '').includes(text)", arg=[selector, text],
+        timeout=timeout_ms,
+    )
+
+
+def bot_messages(page):
+    return page.locator("#chat .bot-row")
+
+
+def ask_in_page(page, question: str, timeout_s: float = 300) -> tuple[str, list[str]]:
+    """Type and send a question; return the final text of the answer and the states seen."""
+    before = bot_messages(page).count()
+    page.fill("#question textarea", question)
+    page.click("#send")
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if bot_messages(page).count() > before:
+            text = bot_messages(page).last.inner_text()
+            if text and (not seen or seen[-1] != text):
+                seen.append(text)
+            last = bot_messages(page).last
+            if last.locator(".rag-source").count() or last.locator(".rag-note").count():
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"no answer with sources after {timeout_s} s; seen: {seen[-3:]}")
+    time.sleep(0.5)  # let the last render settle
+    return bot_messages(page).last.inner_text(), seen
+
+
+def test_chat_streams_answer_with_sources_and_screenshot(open_page, chat_app):
+    page = open_page(chat_app.url)
+    assert page.locator("#send").inner_text().strip() == "Send"
+    text, seen = ask_in_page(page, QUESTION)
+    assert len(seen) >= 2, f"no intermediate state was shown: {seen}"  # "Searching…", then the answer
+    last = bot_messages(page).last
+    sources = last.locator(".rag-source")
+    assert sources.count() >= 1
+    first = sources.first
+    assert first.locator("a[href^='http']").count() == 1
+    assert first.locator("a").get_attribute("target") == "_blank"
+    assert first.locator("mark").count() >= 1  # the supporting sentence is highlighted
+    assert "China-ROK" in first.inner_text()
+    assert "Sources" in text and "[" in text.split("Sources")[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+def test_document_markup_is_shown_never_run(open_page, public_app):
+    page = open_page(public_app.url)
+    page.evaluate("window.__ragPwned = undefined")
+    text, _ = ask_in_page(page, "What rent subsidy does Lakeside Robotics Park offer to robotics start-ups?")
+    chat = page.locator("#chat")
+    assert "<script>window.__ragPwned = 1</script>" in chat.inner_text()
+    assert "Lakeside <b>Robotics</b> notice" in chat.inner_text()
+    assert chat.locator("script").count() == 0 and chat.locator("img[src='x']").count() == 0
+    time.sleep(0.5)
+    assert page.evaluate("window.__ragPwned") is None
+    page.screenshot(path=str(ARTIFACTS / "escaped-document.png"), full_page=True)
+
+    # a hostile question is shown as text too
+    ask_in_page(page, "<img src=x onerror=\"window.__ragPwned=3\"> Lakeside Robotics Park rent subsidy?")
+    assert '<img src=x onerror="window.__ragPwned=3">' in chat.inner_text()
+    assert page.evaluate("window.__ragPwned") is None
+    assert not page.errors, page.errors
+
+
+def test_thumbs_down_with_comment_is_stored(open_page, public_app):
+    page = open_page(public_app.url)
+    ask_in_page(page, "What does the Norman Bethune Center for Medical Sciences focus on?")
+    bot_messages(page).last.hover()
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.wait_for_selector("#comment textarea", state="visible", timeout=60_000)
+    page.wait_for_selector("#feedback-note :text('reviewed')", timeout=60_000)
+    page.fill("#comment textarea", "Should name the biomedical fields. <b>bold?</b>")
+    page.click("#comment-send")
+    page.wait_for_selector("#feedback-note :text('comment was saved')", timeout=60_000)
+    with sqlite3.connect(public_app.feedback_db) as db:
+        row = db.execute("SELECT rating, comment, question, backend FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == ("down", "Should name the biomedical fields. <b>bold?</b>",
+                   "What does the Norman Bethune Center for Medical Sciences focus on?", "extractive")
+
+    # a new conversation empties the chat
+    page.click("#clear")
+    page.wait_for_function("document.querySelectorAll('#chat .bot-row').length === 0", timeout=60_000)
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("locale,send,intro", [("zh-CN", "发送", "长春投资助手"), ("ko-KR", "보내기", "창춘 투자 도우미")])
+def test_page_labels_follow_the_browser_language(open_page, public_app, locale, send, intro):
+    page = open_page(public_app.url, locale=locale)
+    assert page.locator("#send").inner_text().strip() == send
+    assert intro in page.locator("#intro").inner_text()
+
+
+def test_staff_tab_lists_and_uploads(open_page, staff_app, tmp_path):
+    page = open_page(staff_app.url)
+    page.get_by_role("tab", name="Staff").click()
+    page.fill("#staff-password input", "not the password")
+    page.click("#staff-refresh")
+    page.wait_for_selector("text=Wrong staff password", timeout=60_000)
+    assert "china-rok" not in page.locator("#staff-documents").inner_text()
+
+    page.fill("#staff-password input", STAFF_PASSWORD)
+    page.click("#staff-refresh")
+    wait_for_text(page, "#staff-documents", "china-rok-zone-industrial-layout.txt")
+
+    doc = tmp_path / "Pier notes.md"
+    doc.write_text("# Pier notes\n\nThe Pier Logistics Zone leases cold-storage warehouses to exporters.\n")
+    page.locator("#staff-files input[type=file]").set_input_files(str(doc))
+    wait_for_text(page, "#staff-files", "Pier notes.md")
+    page.get_by_label("Title").fill("Pier Logistics Zone notes")
+    page.click("#staff-upload")
+    wait_for_text(page, "#staff-status", "Added Pier-notes.md", 180_000)
+    wait_for_text(page, "#staff-documents", "Pier Logistics Zone notes")
+    assert (staff_app.corpus_dir / "Pier-notes.md").is_file()
+    page.screenshot(path=str(ARTIFACTS / "staff-tab.png"), full_page=True)
+    assert not page.errors, page.errors
