@@ -36,6 +36,11 @@ _REFUSAL = re.compile(
 )
 
 
+# an affirmative restatement with a citation answers a yes/no question; a "no" restating the
+# question is more often the documents' silence read as a denial, so it gets no such pass
+_YES = re.compile(r"^(?:yes\b|是的|是|네|예)", re.I)
+
+
 def normalise(text: str) -> str:
     """Lower-case text with thousands separators dropped and percent spellings unified."""
     t = text.lower().replace("％", "%")
@@ -66,11 +71,17 @@ def claims(sentence: str) -> list[str]:
     return found
 
 
+NEGATION = "<negation>"  # a claim that something is not so: the passage must say so too
+_NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|不是|不会|不能|不支持|不提供|无法|않|없|아니", re.I)
+
+
 def _is_name(claim: str) -> bool:
-    return not (claim.endswith("%") or claim.replace(".", "").isdigit())
+    return claim != NEGATION and not (claim.endswith("%") or claim.replace(".", "").isdigit())
 
 
 def supports(passage: str, claim: str) -> bool:
+    if claim == NEGATION:
+        return _NEGATIONS.search(passage) is not None
     text = normalise(passage)
     if not _is_name(claim):
         return re.search(rf"(?<![\d.]){re.escape(claim)}(?![\d]|\.\d)", text) is not None
@@ -144,10 +155,14 @@ def check_sentence(
     given = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
     # names the question states (the zone's name, say) need no passage support; numbers always do
     facts = [f for f in claims(body) if not (question and _is_name(f) and supports(question, f))]
+    if _NEGATIONS.search(body):
+        facts.append(NEGATION)
     if is_refusal(body):
         return CheckedSentence(body, [], False, "refusal")
+    # a sentence adding nothing to the question is no answer, unless it is a cited yes
     if question and len(set(keyword_tokens(body)) - set(keyword_tokens(question))) < 2:
-        return CheckedSentence(body, [], False, "restates the question")
+        if not (_YES.match(body) and given):
+            return CheckedSentence(body, [], False, "restates the question")
     cited_text = " ".join(passages[n - 1] for n in given)
     overlap = _overlap(body, cited_text)
     if given and all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):

@@ -88,3 +88,12 @@ def test_sentence_that_only_restates_the_question_is_dropped():
     q = "What is the phone number of the Harbour Valley Zone office?"
     assert kept("The phone number of the Harbour Valley Zone office is [1].", question=q) == []
     assert kept("Harbour Valley Zone supports compound semiconductor projects [1].", question=q) != []
+
+
+def test_cited_yes_is_an_answer_but_an_uncited_restatement_is_not():
+    q = "Does Harbour Valley Zone support IGBT projects?"
+    assert kept("Yes, Harbour Valley Zone supports IGBT projects [1].", question=q) == [
+        "Yes, Harbour Valley Zone supports IGBT projects [1]."
+    ]
+    assert kept("Yes, Harbour Valley Zone supports IGBT projects.", question=q) != ["Yes, Harbour Valley Zone supports IGBT projects."]
+    assert kept("No, Harbour Valley Zone does not support IGBT projects [1].", question=q) == []
