@@ -41,9 +41,31 @@ _REFUSAL = re.compile(
 _YES = re.compile(r"^(?:yes\b|是的|是|네|예)", re.I)
 
 
+_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), start=1)}
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
+_DATES = (
+    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
+     lambda m: (m[3], _MONTHS[m[1].lower()], m[2])),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I),
+     lambda m: (m[3], _MONTHS[m[2].lower()], m[1])),
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), lambda m: (m[1], m[2], m[3])),
+    (re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일"), lambda m: (m[1], m[2], m[3])),
+    (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), lambda m: (m[1], m[2], m[3])),
+)
+
+
+def _iso_dates(text: str) -> str:
+    """Full dates in any common spelling become ISO (``July 2, 2020`` -> ``2020-07-02``)."""
+    for pattern, parts in _DATES:
+        text = pattern.sub(lambda m: "{}-{:02d}-{:02d}".format(*(int(x) for x in parts(m))), text)
+    return text
+
+
 def normalise(text: str) -> str:
-    """Lower-case text with thousands separators dropped and percent spellings unified."""
-    t = text.lower().replace("％", "%")
+    """Lower-case text with dates in ISO form, thousands separators dropped and percent
+    spellings unified."""
+    t = _iso_dates(text.lower()).replace("％", "%")
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"(?<=\d)\s*(?:percent|per cent)\b", "%", t)
     t = re.sub(r"(?<=\d)\s+%", "%", t)
@@ -55,6 +77,11 @@ def claims(sentence: str) -> list[str]:
     body = CITATION.sub("", sentence)
     body = re.sub(r"^\s*(?:\d{1,2}[.)、]|[-*•])\s+", "", body)  # a list item's number is no claim
     found: list[str] = []
+    # whole dates first, as one ISO claim each, so "July 2, 2020" matches "2020-07-02"
+    body = _iso_dates(body)
+    for m in re.finditer(r"\b\d{4}-\d{2}-\d{2}\b", body):
+        found.append(m.group())
+    body = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", " ", body)
     for m in _NUMBER.finditer(body):
         whole = m.group(1).replace(",", "")
         number = whole + (f".{m.group(2)}" if m.group(2) else "")
@@ -76,13 +103,17 @@ _NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|�
 
 
 def _is_name(claim: str) -> bool:
-    return claim != NEGATION and not (claim.endswith("%") or claim.replace(".", "").isdigit())
+    return claim != NEGATION and not (
+        claim.endswith("%") or claim.replace(".", "").isdigit() or re.fullmatch(r"\d{4}-\d{2}-\d{2}", claim)
+    )
 
 
 def supports(passage: str, claim: str) -> bool:
     if claim == NEGATION:
         return _NEGATIONS.search(passage) is not None
     text = normalise(passage)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", claim):
+        return claim in text
     if not _is_name(claim):
         return re.search(rf"(?<![\d.]){re.escape(claim)}(?![\d]|\.\d)", text) is not None
     return claim in text or all(part in text for part in claim.split())

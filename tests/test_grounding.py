@@ -79,7 +79,7 @@ def test_refusals_and_chinese_answers():
 
 def test_claims_extracts_numbers_and_names():
     found = claims("Director Xue Chunzhi visited Norman Bethune Center on May 18th, 2022 with 25% more staff [1].")
-    assert "2022" in found and "25%" in found and "director xue chunzhi" in found
+    assert "2022-05-18" in found and "25%" in found and "director xue chunzhi" in found
     assert "norman bethune center" in found
     assert "1" not in found  # citation markers are not claims
 
@@ -97,3 +97,10 @@ def test_cited_yes_is_an_answer_but_an_uncited_restatement_is_not():
     ]
     assert kept("Yes, Harbour Valley Zone supports IGBT projects.", question=q) != ["Yes, Harbour Valley Zone supports IGBT projects."]
     assert kept("No, Harbour Valley Zone does not support IGBT projects [1].", question=q) == []
+
+
+def test_dates_match_in_any_spelling():
+    passages = ["Policy interpretation\n\n2020-07-02    JL.gov\n\nThe zone plans cooperation."]
+    for spelling in ("July 2, 2020", "2 July 2020", "2020年7月2日"):
+        assert check_answer(f"It was published on {spelling} [1].", passages).kept, spelling
+    assert not check_answer("It was published on July 3, 2020 [1].", passages).kept
