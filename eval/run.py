@@ -229,12 +229,7 @@ def run(
             bar.set_postfix_str(f"{q['id']} {(rec['timings_ms'] or {}).get('total', 0) / 1000:.1f}s")
     answer_seconds = time.perf_counter() - t_start - warmup_s
 
-    scored, metrics = M.score_run(questions, records)
-    for rec, s in zip(records, scored):
-        rec["scores"] = {k: v for k, v in s.items() if k != "id"}
-    with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    metrics = _score_and_write(questions, records, out_dir)
 
     backends = sorted({r["backend"] for r in records if r.get("backend")})
     models = sorted({r["model"] for r in records if r.get("model")})
@@ -281,12 +276,7 @@ def rescore(run_dir: Path, questions_file: Path | None = None) -> dict:
         q = current.get(rec["id"]) or {k: rec.get(k) for k in ("id", "question", "lang", "answerable", "doc", "facts")}
         rec.update({k: q.get(k) for k in ("answerable", "doc", "facts", "lang")})
         questions.append(q)
-    scored, metrics = M.score_run(questions, records)
-    for rec, s in zip(records, scored):
-        rec["scores"] = {k: v for k, v in s.items() if k != "id"}
-    with (run_dir / "results.jsonl").open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    metrics = _score_and_write(questions, records, run_dir)
     doc = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     doc["metrics"] = metrics
     doc["rescored_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -317,3 +307,14 @@ def summary_lines(doc: dict) -> list[str]:
         f"language match {f('language_match')}  pass rate {f('pass_rate')}",
         f"latency    p50 {f('latency_total_p50_ms', False)}  p95 {f('latency_total_p95_ms', False)}",
     ]
+
+
+def _score_and_write(questions: list[dict], records: list[dict], folder: Path) -> dict:
+    """Score every record (kept on it under "scores"), rewrite results.jsonl, return the metrics."""
+    scored, metrics = M.score_run(questions, records)
+    for rec, s in zip(records, scored):
+        rec["scores"] = {k: v for k, v in s.items() if k != "id"}
+    with (folder / "results.jsonl").open("w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return metrics
