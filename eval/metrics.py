@@ -338,7 +338,9 @@ def score_question(q: dict, record: dict) -> dict:
         if not refused:
             out["citation_precision"] = citation_precision([c.get("doc_id") for c in cited], q.get("doc"))
     if not refused:
-        g, bad = groundedness(answer, {n: c.get("text", "") for n, c in by_n.items()})
+        # a passage is what the model was shown: its document title, then its text
+        shown = {n: f"{c.get('title') or ''}\n{c.get('text') or ''}" for n, c in by_n.items()}
+        g, bad = groundedness(answer, shown)
         out["groundedness"], out["ungrounded"] = g, bad
     return out
 
