@@ -279,6 +279,7 @@ def rescore(run_dir: Path, questions_file: Path | None = None) -> dict:
     metrics = _score_and_write(questions, records, run_dir)
     doc = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     doc["metrics"] = metrics
+    doc["run"] = run_dir.name
     doc["rescored_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     (run_dir / "metrics.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     from .report import write_reports
