@@ -326,6 +326,8 @@ def run_cmrc(
                 "chunk_tokens": settings.chunk_tokens,
                 "chunk_overlap": settings.chunk_overlap,
                 "candidates": settings.candidates,
+                "fusion": settings.fusion,
+                "dense_weight": settings.dense_weight,
                 "rrf_k": settings.rrf_k,
                 "top_k": settings.top_k,
                 "min_similarity": settings.min_similarity,

@@ -1,8 +1,16 @@
 """Retrieval: from a question to ranked passages.
 
 Hybrid by default: dense search (FAISS, cosine) and keyword search (BM25 over
-``rag.text.keyword_tokens``, which splits Chinese and Korean into character bigrams), each
-taking ``candidates`` results, fused by reciprocal rank fusion (score = sum 1/(rrf_k + rank)).
+``rag.text.keyword_tokens``, which splits Chinese and Korean into character bigrams) each
+propose ``candidates`` chunks; every candidate of either list is then scored by both, and the
+two scores are fused:
+
+- ``fusion="convex"`` (default): each score min-max normalised over the candidates, then
+  ``dense_weight * dense + (1 - dense_weight) * bm25``. Scores carry how sure each retriever is,
+  which ranks alone lose: on CMRC 2018 this beats BM25 alone, while equal-weight RRF fell
+  below it (eval/README.md).
+- ``fusion="rrf"``: reciprocal rank fusion, sum of 1/(rrf_k + rank), weighted the same way.
+
 ``retrieval_mode`` switches to dense-only or BM25-only for comparison.
 """
 
@@ -23,10 +31,10 @@ from .text import keyword_tokens
 @dataclass
 class Hit:
     rank: int  # 1-based
-    score: float  # fused score (RRF), or the single retriever's score
+    score: float  # fused score, or the single retriever's score
     chunk: Chunk
-    dense_score: float | None = None  # cosine similarity to the question, when known
-    bm25_score: float | None = None
+    dense_score: float | None = None  # cosine similarity to the question
+    bm25_score: float | None = None  # None in dense-only mode
 
     def to_json(self) -> dict:
         c = self.chunk
@@ -56,6 +64,7 @@ class Retriever:
             self.index = index
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """The ``n`` nearest chunks as (row, cosine similarity), best first."""
         index = self.index
         n = min(n, index.size)
         if n == 0:
@@ -63,14 +72,13 @@ class Retriever:
         scores, rows = index.dense.search(query_vec.reshape(1, -1), n)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
-    def keyword(self, query: str, n: int) -> list[tuple[int, float]]:
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for the query (zeros when it has no keywords)."""
         index = self.index
         tokens = keyword_tokens(query)
-        n = min(n, index.size)
-        if not tokens or n == 0:
-            return []
-        rows, scores = index.bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        if not tokens or index.size == 0:
+            return np.zeros(index.size, dtype=np.float32)
+        return np.asarray(index.bm25.get_scores(tokens), dtype=np.float32)[: index.size]
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         k = k or self.settings.top_k
@@ -79,25 +87,26 @@ class Retriever:
             index = self.index
         if index.size == 0 or not query.strip():
             return []
-        n = max(self.settings.candidates, k)
+        s = self.settings
+        n = max(s.candidates, k)
         qvec = self.embedder.encode([query], kind="query")[0]
         dense = self.dense(qvec, n) if mode != "bm25" else []
-        keyword = self.keyword(query, n) if mode != "dense" else []
+        bm25 = self.bm25_scores(query) if mode != "dense" else None
+        keyword = top_n(bm25, n) if bm25 is not None else []
+        rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in keyword]))
+        cosine = dict(dense) | _cosines(index, qvec, [r for r in rows if r not in dict(dense)])
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
             ranked = keyword
+        elif s.fusion == "rrf":
+            ranked = rrf([dense, keyword], s.rrf_k, [s.dense_weight, 1 - s.dense_weight])
         else:
-            ranked = rrf([dense, keyword], self.settings.rrf_k)
-        dense_scores = dict(dense)
-        bm25_scores = dict(keyword)
-        hits = []
-        for rank, (row, score) in enumerate(ranked[:k], start=1):
-            cos = dense_scores.get(row)
-            if cos is None:  # keyword-only hit: its similarity is still needed for abstention
-                cos = float(np.dot(index.dense.reconstruct(row), qvec)) if _reconstructable(index) else None
-            hits.append(Hit(rank, score, index.chunks[row], cos, bm25_scores.get(row)))
-        return hits
+            ranked = convex(rows, [cosine, {r: float(bm25[r]) for r in rows}], [s.dense_weight, 1 - s.dense_weight])
+        return [
+            Hit(rank, score, index.chunks[row], cosine.get(row), None if bm25 is None else float(bm25[row]))
+            for rank, (row, score) in enumerate(ranked[:k], start=1)
+        ]
 
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None, progress=None) -> Retriever:
@@ -118,14 +127,46 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, progres
     return Retriever(index, embedder, settings)
 
 
-def _reconstructable(index: LoadedIndex) -> bool:
-    return index.manifest.get("index", {}).get("type") in ("flat", "hnsw")
+def _cosines(index: LoadedIndex, qvec: np.ndarray, rows: list[int]) -> dict[int, float]:
+    """Cosine similarity of the question to chunks the dense search did not return (their
+    similarity still counts in fusion and in the abstention check)."""
+    if not rows:
+        return {}
+    vectors = index.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+    return {r: float(v) for r, v in zip(rows, vectors @ qvec)}
 
 
-def rrf(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of several ranked lists of (row, score)."""
+def top_n(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The ``n`` best-scoring rows with a positive score, as (row, score), best first."""
+    n = min(n, len(scores))
+    if n == 0:
+        return []
+    rows = np.argpartition(-scores, n - 1)[:n]
+    rows = rows[np.argsort(-scores[rows], kind="stable")]
+    return [(int(r), float(scores[r])) for r in rows if scores[r] > 0]
+
+
+def rrf(
+    rankings: list[list[tuple[int, float]]], k: int = 60, weights: list[float] | None = None
+) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of several ranked lists of (row, score), optionally weighted."""
+    weights = weights or [1.0] * len(rankings)
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights):
         for rank, (row, _) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def convex(rows: list[int], scores: list[dict[int, float]], weights: list[float]) -> list[tuple[int, float]]:
+    """Convex combination of min-max normalised scores of the same candidate rows."""
+    if not rows:
+        return []
+    fused = dict.fromkeys(rows, 0.0)
+    for by_row, weight in zip(scores, weights):
+        values = np.array([by_row[r] for r in rows], dtype=np.float64)
+        low, span = values.min(), np.ptp(values)
+        normalised = (values - low) / span if span > 0 else np.ones_like(values)
+        for r, v in zip(rows, normalised):
+            fused[r] += weight * float(v)
     return sorted(fused.items(), key=lambda item: -item[1])
