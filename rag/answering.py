@@ -3,7 +3,7 @@
 ``Assistant.ask_stream(question, history)`` reads top to bottom:
   1. standalone question: a follow-up or a non-English question is rewritten by the LLM into
      a standalone English search query (the documents are English);
-  2. retrieve passages (hybrid search);
+  2. retrieve passages (hybrid search), for a translated question also as asked;
   3. abstain if the best passage is too far from the question (``min_similarity``);
   4. prompt the generator with numbered passages and the grounding rules in the user turn;
   5. check each generated sentence against the passages it cites (rag.grounding) before it
@@ -31,6 +31,12 @@ from .text import detect_language, keyword_tokens, split_sentences
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "ko": "Korean (한국어)"}
+# the last line of the prompt for Chinese and Korean questions, in that language: a small model
+# told "answer in Korean" in English tends to answer in English
+ANSWER_IN = {
+    "zh": "请用简体中文回答，每句话后用 [1] 这样的编号注明出处：",
+    "ko": "한국어로 답하고, 각 문장 뒤에 [1]처럼 출처 번호를 적으십시오:",
+}
 ABSTAIN_MESSAGES = {
     "zh": "现有文件没有回答这个问题。",
     "ko": "보유한 문서에는 이 질문에 대한 답이 없습니다.",
@@ -197,12 +203,11 @@ class Assistant:
 
         # 1. standalone question  2. retrieve
         answer.standalone_question = self.standalone_question(question, history or [], generator, lang)
-        hits = self.retriever.search(answer.standalone_question, k=s.top_k)
+        hits, similarity, coverage = self.retrieve(question, answer.standalone_question)
         answer.retrieved = hits
         answer.timings_ms["retrieve"] = (time.perf_counter() - t0) * 1000
 
         # 3. too little evidence: abstain without asking the model
-        similarity, coverage = evidence(answer.standalone_question, hits)
         if not question or similarity < s.min_similarity or coverage < s.min_coverage:
             yield from self._abstain(answer, hits, t0)
             return
@@ -245,6 +250,21 @@ class Assistant:
         answer.citations = _citations(kept, hits)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield Event("final", answer=answer)
+
+    def retrieve(self, question: str, standalone: str) -> tuple[list[Hit], float, float]:
+        """Passages for the standalone query, and the evidence they give (see ``evidence``).
+
+        A question that was translated for the search is also searched as asked: documents in
+        the investor's own language (a Chinese notice, say) match the original words, English
+        ones the rewrite. The reading with the stronger evidence wins.
+        """
+        best: tuple[list[Hit], float, float] | None = None
+        for query in dict.fromkeys([standalone, question]) if detect_language(question) != "en" else [standalone]:
+            hits = self.retriever.search(query, k=self.settings.top_k)
+            found = (hits, *evidence(query, hits))
+            if best is None or _strength(found) > _strength(best):
+                best = found
+        return best
 
     def _abstain(self, answer: Answer, hits: list[Hit], t0: float) -> Iterator[Event]:
         s = self.settings
@@ -293,7 +313,8 @@ class Assistant:
         language = LANGUAGE_NAMES[lang]
         user = (
             f"Passages:\n{blocks}\n\n{RULES.format(language=language, sentences=4)}\n\n"
-            f"Question: {asked}\nAnswer (in {language}, citing passages like [1]):"
+            f"Question: {asked}\n"
+            + ANSWER_IN.get(lang, f"Answer (in {language}, citing passages like [1]):")
         )
         return Prompt(
             messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
@@ -315,6 +336,11 @@ def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:
     found = set().union(*(keyword_tokens(h.chunk.text) for h in hits)) if hits else set()
     coverage = len(wanted & found) / len(wanted) if wanted else 0.0
     return similarity, coverage
+
+
+def _strength(found: tuple[list[Hit], float, float]) -> tuple[float, float]:
+    _, similarity, coverage = found
+    return (coverage, similarity)
 
 
 def _plain(content) -> str:

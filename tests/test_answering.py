@@ -70,6 +70,18 @@ def test_chinese_question_over_chinese_passages(extractive):
     assert "五十万元" in answer.answer and answer.citations[0].doc_id == "changchun-zh"
 
 
+def test_translated_question_is_also_searched_as_asked(extractive):
+    """A Chinese question keeps its own words for Chinese documents and its English rewrite
+    (the LLM's, given here) for English ones; the reading with stronger evidence wins."""
+    hits, similarity, coverage = extractive.retrieve("研发中心奖励多少？", "How large is the R&D centre award?")
+    assert hits[0].chunk.doc_id == "changchun-zh" and coverage >= 0.5
+    hits, similarity, coverage = extractive.retrieve("하버 밸리 임대료 보조금은?", "Harbour Valley rent subsidy")
+    assert hits[0].chunk.doc_id == "harbour" and coverage == 1.0
+    # an English question is searched once, as it stands
+    english, _, _ = extractive.retrieve("Harbour Valley rent subsidy", "Harbour Valley rent subsidy")
+    assert english[0].chunk.doc_id == "harbour"
+
+
 class Inventing(Generator):
     """Stands in for a model that makes up a figure next to a true sentence."""
 
