@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # or fewer than min_coverage of the question's keywords occur in the passages. Calibrated with
     # `python -m eval tune` (eval/README.md): no answerable English question refused.
     min_similarity: float = 0.34
-    min_coverage: float = 0.24
+    min_coverage: float = 0.30
     abstain_message: str = "The documents I have do not answer this question."
 
     # --- web app -----------------------------------------------------------
