@@ -16,6 +16,7 @@ notice saying so.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -55,14 +56,28 @@ RULES = """Rules:
 - If the passages do not answer the question, say that the documents do not say.
 - Answer in {language}, in at most {sentences} short sentences, as plain sentences (no lists)."""
 
-REWRITE_PROMPT = """Rewrite the last question as one standalone search query in English, using the conversation for context. Output only the query.
-
-Names: 中韩 / 한중 / 중한 = China-ROK (China-South Korea); 长春 / 창춘 = Changchun; 净月 / 징위에 / 징웨 = Jingyue; 吉林 / 지린 = Jilin; 白求恩 / 베순 = Norman Bethune; 示范区 / 시범구 = Demonstration Zone; 开发区 / 개발구 = Development Zone.
+# zone names as investors write them in Chinese and Korean, and as the English documents write them
+GLOSSARY = {
+    "China-ROK (China-South Korea)": ["中韩", "한중", "중한"],
+    "Changchun": ["长春", "창춘"],
+    "Jingyue": ["净月", "징위에", "징웨"],
+    "Jilin": ["吉林", "지린"],
+    "Norman Bethune": ["白求恩", "베순"],
+    "High-tech Zone": ["高新区", "하이테크존", "첨단구"],
+    "Demonstration Zone": ["示范区", "시범구"],
+    "Development Zone": ["开发区", "개발구"],
+}
+REWRITE_PROMPT = (
+    "Rewrite the last question as one standalone search query in English, using the conversation for "
+    "context. Output only the query.\n\nNames: "
+    + "; ".join(f"{' / '.join(names)} = {english}" for english, names in GLOSSARY.items())
+    + """.
 
 Conversation:
 {history}
 Last question: {question}
 Standalone English query:"""
+)
 
 
 @dataclass
@@ -301,6 +316,7 @@ class Assistant:
         except (GeneratorError, IndexError) as e:
             log.warning("question rewrite failed: %s", e)
             return fallback
+        rewritten = english_query(rewritten) if lang != "en" else rewritten
         if not rewritten or len(rewritten) > 300:
             return fallback
         # keep the original words too: BM25 still matches names the rewrite may have dropped
@@ -325,6 +341,22 @@ class Assistant:
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
         )
+
+
+def english_query(rewritten: str) -> str:
+    """The LLM's English rewrite with names it left in Chinese or Korean put into English, and
+    any other Chinese or Korean words dropped: they would count as keywords the English
+    documents never contain. (The question as asked is searched separately.)"""
+    for english, names in GLOSSARY.items():
+        for name in sorted(names, key=len, reverse=True):
+            rewritten = rewritten.replace(name, f" {english.split(' (')[0]} ")
+    if not _LATIN_WORD.search(rewritten):
+        return ""
+    return " ".join(_CJK_RUN.sub(" ", rewritten).split())
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+")
 
 
 def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering import Assistant
+from rag.answering import Assistant, english_query
 from rag.config import get_settings
 from rag.generation.base import Generator
 from rag.models import model_path
@@ -80,6 +80,17 @@ def test_translated_question_is_also_searched_as_asked(extractive):
     # an English question is searched once, as it stands
     english, _, _ = extractive.retrieve("Harbour Valley rent subsidy", "Harbour Valley rent subsidy")
     assert english[0].chunk.doc_id == "harbour"
+
+
+def test_rewrite_keeps_no_chinese_or_korean_words():
+    """Zone names the model left untranslated become the documents' English names; other
+    Chinese or Korean words are dropped, since the English documents never contain them."""
+    assert english_query("What national title did 净月高新区 receive this year?") == (
+        "What national title did Jingyue High-tech Zone receive this year?"
+    )
+    assert english_query("Which 반도체 fields does the 한중 zone support?") == "Which fields does the China-ROK zone support?"
+    assert english_query("中韩示范区") == "China-ROK Demonstration Zone"
+    assert english_query("半导体产业") == ""  # nothing English left: the caller falls back
 
 
 class Inventing(Generator):
