@@ -136,6 +136,11 @@ class Answer:
             "language": self.language,
             "standalone_question": self.standalone_question,
             "related": [c.to_json() for c in self.related],
+            # what was searched and found, for staff and logs (the passages themselves are in citations)
+            "retrieved": [
+                {"rank": h.rank, "doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "score": round(float(h.score), 4)}
+                for h in self.retrieved
+            ],
             "notices": self.notices,
             "removed": self.removed,
         }

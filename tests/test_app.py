@@ -213,8 +213,9 @@ def test_follow_up_uses_the_conversation_and_clear_forgets_it(public_app):
     _, chat, record = ask(client, "and what about biomedicine?")
     assert len(chat) == 4
     assert "China-ROK" in record["standalone_question"]  # the follow-up was made standalone...
-    cited = {c["doc_id"] for c in record["citations"] + record.get("related", [])}
-    assert CHINA_ROK_DOC in cited
+    assert record["retrieved"][0]["doc_id"] == CHINA_ROK_DOC  # ...and searched as such
+    # (the extractive backend then quotes the sentences closest to the investor's own words,
+    # "biomedicine", wherever they are among the passages found)
     shown = " ".join(text_of(m) for m in chat)
     assert record["standalone_question"] not in shown  # ...without showing that to the investor
 
