@@ -27,7 +27,7 @@ from .generation import get_generator
 from .generation.base import Generator, GeneratorError, Prompt
 from .grounding import CITATION, CheckedSentence, check_sentence, claims, markers_before_stops
 from .retrieval import Hit, Retriever, open_retriever
-from .text import detect_language, keyword_tokens, split_sentences
+from .text import detect_language, drop_cjk, keyword_tokens, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -278,13 +278,12 @@ class Assistant:
         the investor's own language (a Chinese notice, say) match the original words, English
         ones the rewrite. The reading with the stronger evidence wins.
         """
-        best: tuple[list[Hit], float, float] | None = None
-        for query in dict.fromkeys([standalone, question]) if detect_language(question) != "en" else [standalone]:
+        queries = [standalone] if detect_language(question) == "en" else list(dict.fromkeys([standalone, question]))
+        found = []
+        for query in queries:
             hits = self.retriever.search(query, k=self.settings.top_k)
-            found = (hits, *evidence(query, hits))
-            if best is None or _strength(found) > _strength(best):
-                best = found
-        return best
+            found.append((hits, *evidence(query, hits)))
+        return max(found, key=lambda f: (f[2], f[1]))  # more of its keywords covered, then closer
 
     def _abstain(self, answer: Answer, hits: list[Hit], t0: float) -> Iterator[Event]:
         s = self.settings
@@ -355,13 +354,10 @@ def english_query(rewritten: str) -> str:
     for english, names in GLOSSARY.items():
         for name in sorted(names, key=len, reverse=True):
             rewritten = rewritten.replace(name, f" {english.split(' (')[0]} ")
-    if not _LATIN_WORD.search(rewritten):
-        return ""
-    return " ".join(_CJK_RUN.sub(" ", rewritten).split())
+    return drop_cjk(rewritten) if _LATIN_WORD.search(rewritten) else ""
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+")
 
 
 def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:
@@ -373,11 +369,6 @@ def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:
     found = set().union(*(keyword_tokens(h.chunk.text) for h in hits)) if hits else set()
     coverage = len(wanted & found) / len(wanted) if wanted else 0.0
     return similarity, coverage
-
-
-def _strength(found: tuple[list[Hit], float, float]) -> tuple[float, float]:
-    _, similarity, coverage = found
-    return (coverage, similarity)
 
 
 def _plain(content) -> str:

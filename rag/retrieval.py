@@ -93,18 +93,21 @@ class Retriever:
         dense = self.dense(qvec, n) if mode != "bm25" else []
         bm25 = self.bm25_scores(query) if mode != "dense" else None
         keyword = top_n(bm25, n) if bm25 is not None else []
-        rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in keyword]))
-        cosine = dict(dense) | _cosines(index, qvec, [r for r in rows if r not in dict(dense)])
+        cosine = dict(dense)
+        weights = [s.dense_weight, 1 - s.dense_weight]
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
             ranked = keyword
         elif s.fusion == "rrf":
-            ranked = rrf([dense, keyword], s.rrf_k, [s.dense_weight, 1 - s.dense_weight])
-        else:
-            ranked = convex(rows, [cosine, {r: float(bm25[r]) for r in rows}], [s.dense_weight, 1 - s.dense_weight])
+            ranked = rrf([dense, keyword], s.rrf_k, weights)
+        else:  # convex fusion needs both scores of every candidate
+            rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in keyword]))
+            cosine |= _cosines(index, qvec, [r for r in rows if r not in cosine])
+            ranked = convex(rows, [cosine, {r: float(bm25[r]) for r in rows}], weights)
+        cosine |= _cosines(index, qvec, [r for r, _ in ranked[:k] if r not in cosine])
         return [
-            Hit(rank, score, index.chunks[row], cosine.get(row), None if bm25 is None else float(bm25[row]))
+            Hit(rank, score, index.chunks[row], cosine[row], None if bm25 is None else float(bm25[row]))
             for rank, (row, score) in enumerate(ranked[:k], start=1)
         ]
 

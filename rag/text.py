@@ -12,6 +12,7 @@ import pysbd
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
+_CJK_RUN = re.compile(f"(?:{_HAN.pattern}|{_HANGUL.pattern})+")
 
 
 def detect_language(text: str) -> str:
@@ -82,3 +83,8 @@ def keyword_tokens(text: str) -> list[str]:
         elif tok not in _STOP:
             out.append(tok)
     return out
+
+
+def drop_cjk(text: str) -> str:
+    """The text without its Chinese and Korean characters, whitespace collapsed."""
+    return " ".join(_CJK_RUN.sub(" ", text).split())

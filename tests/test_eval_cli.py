@@ -15,7 +15,7 @@ import pytest
 from eval import metrics as M
 from eval.compare import run_compare
 from eval.report import write_reports
-from eval.run import QuestionFileError, load_questions
+from eval.run import QuestionFileError, _score_and_write, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -54,12 +54,7 @@ def make_run(folder: Path, answers: dict[str, dict], settings: dict | None = Non
     """A run folder as `python -m eval run` writes it, from hand-written answers."""
     folder.mkdir(parents=True)
     records = [_record(q, **answers[q["id"]]) for q in QUESTIONS]
-    scored, metrics = M.score_run(QUESTIONS, records)
-    for r, s in zip(records, scored):
-        r["scores"] = {k: v for k, v in s.items() if k != "id"}
-    with (folder / "results.jsonl").open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    metrics = _score_and_write(QUESTIONS, records, folder)
     doc = {"run": folder.name, "n_questions": len(records), "backend": "extractive", "model": "none",
            "embedder": "minilm", "questions_file": "q.jsonl", "answer_seconds": 6, "warmup_seconds": 1,
            "errors": 0, "fallbacks": 0, "git": {"commit": "abc", "dirty": False},
