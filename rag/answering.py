@@ -26,6 +26,7 @@ from .config import Settings, get_settings
 from .generation import get_generator
 from .generation.base import Generator, GeneratorError, Prompt
 from .grounding import CITATION, CheckedSentence, check_sentence, claims, markers_before_stops
+from .intent import Intent, addresses, analyse, delivers, reshape
 from .retrieval import Hit, Retriever, open_retriever
 from .text import detect_language, drop_cjk, keyword_tokens, split_sentences
 
@@ -122,6 +123,7 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)  # sentences cut by the grounding check, with reasons
     retrieved: list[Hit] = field(default_factory=list)
+    intent: Intent | None = None  # what the question asks for (rag.intent)
     timings_ms: dict[str, float] = field(default_factory=lambda: {"retrieve": 0.0, "generate": 0.0, "total": 0.0})
 
     def to_json(self) -> dict:
@@ -143,6 +145,7 @@ class Answer:
             ],
             "notices": self.notices,
             "removed": self.removed,
+            "intent": self.intent.to_json() if self.intent else None,
         }
 
 
@@ -234,35 +237,27 @@ class Assistant:
 
         # 4. generate, 5. verify sentence by sentence as the text streams in
         # the model sees each passage under its document title, so the check does too
-        passages = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
-        question_text = f"{question} {answer.standalone_question}"
+        verifier = Verifier([f"{h.chunk.title}\n{h.chunk.text}" for h in hits], question,
+                            analyse(question, answer.standalone_question), answer.standalone_question)
+        answer.intent = verifier.intent
         prompt = self.build_prompt(question, answer.standalone_question, hits, lang)
-        kept: list[CheckedSentence] = []
         t_gen = time.perf_counter()
         try:
-            for sentence in _sentences(generator.stream(prompt)):
-                checked = check_sentence(sentence, passages, question_text)
-                if checked.kept:
-                    kept.append(checked)
-                    yield Event("delta", ("" if len(kept) == 1 else " ") + checked.text)
-                elif checked.reason not in ("empty", "refusal"):
-                    answer.removed.append({"sentence": checked.text, "reason": checked.reason})
+            yield from verifier.stream(generator.stream(prompt))
         except GeneratorError as e:
             log.warning("generation failed on %s: %s", generator.name, e)
-            if not kept and generator.name != "extractive":
+            if not verifier.shown and generator.name != "extractive":
                 self._failed[generator.name] = str(e)
                 fallback, note = self.generator(generator.name)
                 answer.notices.append(note or "")
                 answer.backend, answer.model = fallback.name, fallback.model
                 yield Event("notice", note or "")
-                for sentence in _sentences(fallback.stream(prompt)):
-                    checked = check_sentence(sentence, passages, question_text)
-                    if checked.kept:
-                        kept.append(checked)
-                        yield Event("delta", ("" if len(kept) == 1 else " ") + checked.text)
+                yield from verifier.stream(fallback.stream(prompt))
         answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
+        answer.removed = verifier.removed
 
-        # 6. nothing supported: abstain
+        # 6. nothing supported, or not what was asked for: abstain
+        kept = verifier.answer()
         if not kept:
             yield from self._abstain(answer, hits, t0)
             return
@@ -377,6 +372,66 @@ def _plain(content) -> str:
         content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
     text = str(content or "")
     return CITATION.sub("", text.split("\n\n**Sources**")[0]).strip()
+
+
+class Verifier:
+    """Checks streamed answer sentences and releases the ones that may be shown.
+
+    Each sentence is reshaped to the question (a "Yes," opening a what-question is dropped),
+    grounded (``rag.grounding.check_sentence``) and must address the question's focus
+    (``rag.intent.addresses``). A question wanting a figure, a person or a place holds its
+    sentences back until one delivers it (``rag.intent.delivers``); if none does, nothing is
+    shown and the assistant abstains.
+    """
+
+    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = ""):
+        self.passages = passages
+        self.question_text = f"{question} {standalone}".strip()
+        self.intent = intent
+        self.kept: list[CheckedSentence] = []
+        self.removed: list[dict] = []
+        self.shown = 0  # sentences released to the investor
+        self.delivered = not intent.wants
+
+    def stream(self, pieces: Iterator[str]) -> Iterator[Event]:
+        for sentence in _sentences(pieces):
+            checked = self.check(sentence)
+            if checked is None:
+                continue
+            self.kept.append(checked)
+            self.delivered = self.delivered or delivers(self.intent, checked.text, self._cited(checked))
+            if self.delivered:
+                for pending in self.kept[self.shown:]:
+                    yield Event("delta", ("" if self.shown == 0 else " ") + pending.text)
+                    self.shown += 1
+
+    def check(self, sentence: str) -> CheckedSentence | None:
+        """The sentence as it may be shown, or None (recorded in ``removed`` with the reason)."""
+        reshaped = reshape(sentence, self.intent)
+        checked = check_sentence(reshaped, self.passages, self.question_text)
+        if not checked.kept:
+            if checked.reason not in ("empty", "refusal"):
+                self.removed.append({"sentence": checked.text, "reason": checked.reason})
+            return None
+        evidence = " ".join(
+            self.passages[n - 1][a:b] for n in checked.citations
+            for a, b in supporting_spans(self.passages[n - 1], [checked.text])
+        )
+        if not addresses(self.intent, checked.text, evidence):
+            self.removed.append({"sentence": checked.text, "reason": "does not address the question"})
+            return None
+        return checked
+
+    def answer(self) -> list[CheckedSentence]:
+        """The kept sentences, or none when the question wanted something none of them gives."""
+        if self.delivered:
+            return self.kept
+        for c in self.kept:
+            self.removed.append({"sentence": c.text, "reason": f"gives no {self.intent.wants_label}"})
+        return []
+
+    def _cited(self, checked: CheckedSentence) -> str:
+        return " ".join(self.passages[n - 1] for n in checked.citations)
 
 
 def _sentences(pieces: Iterator[str]) -> Iterator[str]:

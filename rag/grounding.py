@@ -55,7 +55,7 @@ _DATES = (
 )
 
 
-def _iso_dates(text: str) -> str:
+def iso_dates(text: str) -> str:
     """Full dates in any common spelling become ISO (``July 2, 2020`` -> ``2020-07-02``)."""
     for pattern, parts in _DATES:
         text = pattern.sub(lambda m: "{}-{:02d}-{:02d}".format(*(int(x) for x in parts(m))), text)
@@ -65,7 +65,7 @@ def _iso_dates(text: str) -> str:
 def normalise(text: str) -> str:
     """Lower-case text with dates in ISO form, thousands separators dropped and percent
     spellings unified."""
-    t = _iso_dates(text.lower()).replace("％", "%")
+    t = iso_dates(text.lower()).replace("％", "%")
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"(?<=\d)\s*(?:percent|per cent)\b", "%", t)
     t = re.sub(r"(?<=\d)\s+%", "%", t)
@@ -78,7 +78,7 @@ def claims(sentence: str) -> list[str]:
     body = re.sub(r"^\s*(?:\d{1,2}[.)、]|[-*•])\s+", "", body)  # a list item's number is no claim
     found: list[str] = []
     # whole dates first, as one ISO claim each, so "July 2, 2020" matches "2020-07-02"
-    body = _iso_dates(body)
+    body = iso_dates(body)
     for m in re.finditer(r"\b\d{4}-\d{2}-\d{2}\b", body):
         found.append(m.group())
     body = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", " ", body)
@@ -178,14 +178,15 @@ def check_sentence(
 ) -> CheckedSentence:
     """Keep, re-attribute or drop one answer sentence (see module docstring).
 
-    Claims the question itself states (the zone's name, say) need no passage support.
+    Every claim needs passage support, names the question states too: an investor reads the
+    cited passage, so "the Chinese government supports ..." needs "Chinese" there, not only in
+    the question.
     """
     body = CITATION.sub("", sentence).strip()
     if not body or re.fullmatch(r"[\W_]+", body):
         return CheckedSentence(sentence, [], False, "empty")
     given = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
-    # names the question states (the zone's name, say) need no passage support; numbers always do
-    facts = [f for f in claims(body) if not (question and _is_name(f) and supports(question, f))]
+    facts = claims(body)
     if _NEGATIONS.search(body):
         facts.append(NEGATION)
     if is_refusal(body):

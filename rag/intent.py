@@ -1,0 +1,331 @@
+"""Intent: what a question asks for, and whether a verified answer sentence gives it.
+
+A true sentence is not an answer unless it answers what was asked. Run after the grounding
+check (``rag.grounding``) on every kept sentence, with deterministic rules (cues per language in
+``rag.languages``):
+
+* ``analyse(question)`` reads the question's *shape* (``yesno``: may the answer open with Yes or
+  No?), what it *wants* (``figure`` with the kinds of figure, ``who``, ``where``, or nothing in
+  particular) and its *focus* (its content words, stemmed; Chinese/Korean as character bigrams;
+  zone names and investor filler left out, since every passage is about a zone);
+* ``delivers(intent, sentence, cited)``: a sentence delivers a figure question only when it
+  states a figure of the kind asked for (a percentage for a rate, an amount of money for a price,
+  a phone number for a phone number, ...) that appears in the passages it cites; a who-question
+  needs a person or organisation named there, a where-question a place;
+* ``addresses(intent, sentence, evidence)``: the sentence, or the passage sentence supporting it,
+  contains one of the question's focus terms;
+* ``reshape(sentence, intent)``: a bare "Yes,"/"No," opening a sentence is dropped when the
+  question was not a yes/no question.
+The pipeline (``rag.answering``) drops sentences that miss the focus and abstains when no kept
+sentence delivers what a figure, who or where question asks for, whatever the model wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .grounding import CITATION, iso_dates, claims, normalise, supports
+from .languages import GLOSSARY, Language, language
+from .text import detect_language, keyword_tokens, split_sentences
+
+# kinds of figure a question can ask for; "count" and "amount" are weak (any plain number or
+# amount) and give way to a specific kind asked in the same question
+FIGURE_KINDS = ("percent", "money", "phone", "email", "url", "date", "area", "duration", "count", "amount")
+_WEAK = {"count", "amount"}
+
+
+@dataclass(frozen=True)
+class Intent:
+    lang: str = "en"
+    yesno: bool = False  # a yes/no question: the answer may open with Yes or No
+    wants: str = ""  # "figure", "who", "where" or "" (nothing in particular)
+    figures: tuple[str, ...] = ()  # with wants == "figure": the kinds asked for (any one delivers)
+    focus: frozenset[str] = field(default_factory=frozenset)  # terms an answer sentence must address
+    names: tuple[str, ...] = ()  # names the question itself states (not an answer to "who")
+
+    @property
+    def wants_label(self) -> str:
+        """What the question wants, in words (for logs and the removed-sentence reasons)."""
+        if self.wants == "figure":
+            return "figure of the kind asked for (" + " or ".join(self.figures) + ")"
+        return {"who": "person or organisation", "where": "place"}.get(self.wants, "answer")
+
+    def to_json(self) -> dict:
+        return {"yesno": self.yesno, "wants": self.wants, "figures": list(self.figures), "focus": sorted(self.focus)}
+
+
+# --- the question ------------------------------------------------------------------------------
+
+# words that name no focus: every passage is about a zone, and investors describe themselves
+_GENERIC = frozenset(
+    """
+    china chinese rok korea korean south changchun jilin jingyue zone zones demonstration international
+    high tech high-tech development industrial national province provincial city municipal area new
+    we our us i my me you your company companies business businesses firm firms enterprise enterprises
+    investor investors invest investing investment want wants wanted like would need needs needed get
+    set make makes made kind kinds sort sorts type types any some other others also besides apart else
+    there here please tell know much many long way ways thing things one ones able allowed possible
+    work working do doing done go going offer offers provide provides give gives help let say says said
+    plan plans planned trying try tries mainly main especially exactly currently recently already
+    china-rok when where why what which who how than be been being up about now against itself most per
+    into onto over under whether either just still yet even bring brings develop
+    """.split()
+)
+# Chinese and Korean words that carry no focus (question words, particles, zone names, policy
+# verbs every passage uses); cut from the question before it is split into character bigrams
+_GENERIC_CJK = sorted(
+    """
+    什么 哪些 哪个 哪里 哪儿 多少 是否 可以 能否 怎么 如何 为什么 我们 你们 公司 企业
+    示范区 示范 中韩 长春 净月 高新区 高新 开发区 国际 合作 吉林 园区 鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要
+    어떤 무엇 무슨 어느 누구 어디 언제 얼마 있나요 있습니까 하나요 인가요 나요 가요 습니까 니까 시범구 중한 한중 창춘 징웨
+    지원 회사 기업 우리 국제협력 국제 협력 추진 육성 계획 설립 제공 에서 으로
+    """.split(),
+    key=len,
+    reverse=True,
+)
+
+
+def analyse(question: str, standalone: str = "") -> Intent:
+    """The shape, wanted content and focus of ``question`` (``standalone``: its English rewrite,
+    which adds focus terms the English documents can contain)."""
+    lang = detect_language(question)
+    table = language(lang)
+    asked = _asked_part(question, lang)
+    low = asked.lower()
+    figures = [kind for kind, cue in table.figures.items() if re.search(cue, low, re.I)]
+    if any(k not in _WEAK for k in figures):
+        figures = [k for k in figures if k not in _WEAK]
+    elif "count" in figures:  # "how many ..." is more specific than "how much"
+        figures = ["count"]
+    kinds_of = re.search(r"\b(?:what|which) (?:kinds?|sorts?|types?) of\b|哪些|哪类|什么样|어떤 종류", low)
+    if figures:
+        wants = "figure"
+    elif kinds_of:  # "what kinds of companies ..." asks for kinds, not for names
+        wants = ""
+    elif re.search(table.who, low, re.I):
+        wants = "who"
+    elif re.search(table.where, low, re.I):
+        wants = "where"
+    else:
+        wants = ""
+    return Intent(
+        lang=lang,
+        yesno=_is_yesno(asked, table),
+        wants=wants,
+        figures=tuple(figures),
+        focus=frozenset(focus_terms(question) | focus_terms(standalone)),
+        names=tuple(c for c in claims(f"{question} {standalone}") if _is_name_claim(c)),
+    )
+
+
+def _asked_part(question: str, lang: str) -> str:
+    """The sentence that asks ("We make IGBT modules. Does the zone want them?" -> the second)."""
+    spans = [s.text for s in split_sentences(question.strip())] or [question]
+    asking = [s for s in spans if s.rstrip().endswith(("?", "？"))]
+    return (asking[-1] if asking else spans[-1]).strip()
+
+
+def _is_yesno(asked: str, table: Language) -> bool:
+    if table.code == "en":
+        return re.search(table.yesno, asked, re.I) is not None and re.search(table.wh, asked, re.I) is None
+    return re.search(table.wh, asked) is None and re.search(table.yesno, asked) is not None
+
+
+def focus_terms(text: str) -> set[str]:
+    """Content words of a question: stemmed English words and Chinese/Korean character bigrams,
+    without zone names, question words and investor filler; glossary names add nothing (they
+    are zone names)."""
+    for names in GLOSSARY.values():
+        for name in names:
+            text = text.replace(name, " ")
+    for word in _GENERIC_CJK:
+        text = text.replace(word, " ")
+    out: set[str] = set()
+    for token in keyword_tokens(text):
+        token = re.sub(r"'s$", "", token)
+        if token.isascii():
+            if token in _GENERIC or token.isdigit() or len(token) < 2:
+                continue
+            out.add(_stem(token))
+        elif len(token) == 2:
+            out.add(token)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: the Snowball stemmers
+
+    return Stemmer.Stemmer("english")
+
+
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word.lower())
+
+
+def _term_matches(term: str, words: set[str], text: str) -> bool:
+    if not term.isascii():
+        return term in text  # a Chinese/Korean bigram
+    if term in words:
+        return True
+    # compounds and derived forms: "health" addresses "healthcare", "agenc" addresses "agencies"
+    return len(term) >= 5 and any(w.startswith(term) or (len(w) >= 5 and term.startswith(w)) for w in words)
+
+
+def addresses(intent: Intent, sentence: str, evidence: str = "") -> bool:
+    """Whether the sentence, or the passage sentence it rests on (``evidence``), contains one of
+    the question's focus terms. A question with no focus terms ("What does the zone offer?")
+    is addressed by any supported sentence."""
+    if not intent.focus:
+        return True
+    for text in (sentence, evidence):
+        if not text:
+            continue
+        low = CITATION.sub("", text).lower()
+        words = {_stem(t) for t in keyword_tokens(low) if t.isascii()}
+        if any(_term_matches(term, words, low) for term in intent.focus):
+            return True
+    return False
+
+
+# --- the answer --------------------------------------------------------------------------------
+
+_NUM = r"\d+(?:[.,]\d+)*"
+_CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
+_EN_NUM = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|dozen)"
+)
+_FIGURES: dict[str, re.Pattern] = {
+    "percent": re.compile(rf"{_NUM}\s*(?:%|％|percent\b|per cent\b|퍼센트)|百分之{_CN_NUM}", re.I),
+    "money": re.compile(
+        rf"[$¥￥€£₩]\s*{_NUM}"
+        rf"|{_NUM}(?:\s*(?:thousand|million|billion|k|m|bn))?\s*(?:yuan|rmb|cny|usd|us dollars?|dollars?|won|krw|euros?)\b"
+        rf"|\b(?:rmb|cny|usd|krw|us\$)\s*{_NUM}"
+        rf"|(?:{_NUM}|{_CN_NUM})\s*(?:万|亿)?\s*(?:元|美元|韩元|人民币)"
+        rf"|{_NUM}\s*(?:만|억)?\s*(?:원|위안|달러)",
+        re.I,
+    ),
+    "phone": re.compile(r"(?<![\d-])(?:\+?\d{1,3}[\s-]?)?(?:\(?0?\d{2,4}\)?[\s-]?)?\d{3,4}[\s-]?\d{4}(?![\d-])"),
+    "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "url": re.compile(r"https?://\S+|\bwww\.\S+", re.I),
+    "date": re.compile(
+        r"\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b"
+        r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}(?:st|nd|rd|th)?\b"
+        r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+        rf"|(?:\d{{1,2}}|{_CN_NUM})\s*月\s*(?:\d{{1,2}}|{_CN_NUM})\s*[日号]|\d{{4}}\s*年|\d{{1,2}}\s*월\s*\d{{1,2}}\s*일|\d{{4}}\s*년",
+        re.I,
+    ),
+    "area": re.compile(
+        rf"(?:{_NUM}|{_CN_NUM})\s*(?:square\s+(?:metres?|meters?|kilometres?|kilometers?|km|miles?)\b|sq\.?\s*(?:m|km|ft)\b"
+        r"|m2\b|m²|km2\b|km²|㎡|㎢|hectares?\b|ha\b|acres?\b|mu\b|平方米|平方公里|平方千米|公顷|亩|제곱미터|제곱킬로미터|헥타르|평\b)",
+        re.I,
+    ),
+    "duration": re.compile(
+        rf"(?:{_NUM}|{_EN_NUM})[\s-]*(?:working\s+|business\s+|calendar\s+)?(?:days?|weeks?|months?|years?|hours?)\b"
+        rf"|(?<!\d)(?:\d{{1,3}}|{_CN_NUM})\s*(?:个)?(?:工作)?(?:天|日|周|个月|年内|年|小时)|(?<!\d)\d{{1,3}}\s*(?:일|주|개월|년|시간)",
+        re.I,
+    ),
+}
+
+
+def figures_in(sentence: str) -> dict[str, list[str]]:
+    """The figures a sentence states, by kind (``count`` and ``amount`` included)."""
+    body = iso_dates(CITATION.sub("", sentence))
+    found = {kind: [m.group().strip() for m in pattern.finditer(body)] for kind, pattern in _FIGURES.items()}
+    # a count is a number that is no date, year, name part ("5G") or phone number
+    rest = body
+    for kind in ("date", "phone", "email", "url"):
+        for text in found[kind]:
+            rest = rest.replace(text, " ")
+    counts = [m.group() for m in re.finditer(rf"(?<![A-Za-z0-9_.]){_NUM}(?![A-Za-z0-9_.%-]|\.\d)", rest)]
+    counts += [m.group() for m in re.finditer(rf"\b{_EN_NUM}\b(?! of\b)", rest, re.I)]
+    counts += [m.group() for m in re.finditer(rf"{_CN_NUM}\s*(?:家|个|名|所|项|座|개|곳|명)", rest)]
+    found["count"] = counts
+    found["amount"] = found["money"] + found["percent"] + found["area"] + found["duration"] + counts
+    return {kind: values for kind, values in found.items() if values}
+
+
+def _figure_supported(figure: str, cited: str) -> bool:
+    """A stated figure is found in the cited passages: its numbers (any formatting, dates in
+    any spelling), or the figure itself when it has no digits (五十万元, "two years")."""
+    numbers = [c for c in claims(figure) if not _is_name_claim(c)]
+    if numbers:
+        return all(supports(cited, n) for n in numbers)
+    return normalise(figure) in normalise(cited)
+
+
+_ORG_WORDS = re.compile(
+    r"\b(?:office|bureau|commission|committee|department|ministry|government|university|college|institute|"
+    r"cent(?:er|re)|chamber|company|co\.?|ltd\.?|group|corporation|association|agency|council|bank|hospital|"
+    r"federation|administration|authority|school|academy|laborator(?:y|ies)|foundation|inc\.?)\b",
+    re.I,
+)
+_PLACE_WORDS = re.compile(
+    r"\b(?:zone|district|area|province|city|park|road|street|county|town|village|region|china|korea\w*|"
+    r"rok|changchun|jilin|jingyue|canada\w*|japan\w*|russia\w*|america\w*|beijing|shanghai|seoul|suzhou)\b",
+    re.I,
+)
+_CJK_WHO = re.compile(
+    r"局|办公室|委员会|部门|厅|中心|大学|学院|公司|集团|商会|政府|协会|主任|局长|处长|院长|会长|总经理|教授|博士|书记|市长|"
+    r"국장|주임|사무소|판공실|위원회|센터|대학|회사|그룹|상공회의소|정부|협회|원장|회장|사장|교수|박사|시장"
+)
+_CJK_WHERE = re.compile(r"[区市省县镇路园国]|구|시|성|도|로|단지|한국|중국")
+
+
+def _is_name_claim(claim: str) -> bool:
+    return any(c.isalpha() for c in claim) and not re.fullmatch(r"[\d.%-]+", claim)
+
+
+def delivers(intent: Intent, sentence: str, cited: str) -> bool:
+    """Whether ``sentence`` (already grounded) states what the question wants, found in the
+    passages it cites (``cited``). A question that wants nothing in particular is delivered by
+    any sentence."""
+    if not intent.wants:
+        return True
+    body = CITATION.sub("", sentence)
+    if intent.wants == "figure":
+        stated = figures_in(body)
+        return any(_figure_supported(f, cited) for kind in intent.figures for f in stated.get(kind, []))
+    asked = {n.lower() for n in intent.names}
+    names = [
+        n for n in claims(body)
+        if _is_name_claim(n) and n not in asked and not any(n in a for a in asked) and supports(cited, n)
+    ]
+    if intent.wants == "who":
+        people = [n for n in names if _ORG_WORDS.search(n) or len(n.split()) >= 2]
+        if people:
+            return True
+    else:  # where
+        if any(_PLACE_WORDS.search(n) for n in names):
+            return True
+    if detect_language(body) != "en":  # a Chinese or Korean sentence names people and places in its script
+        return (_CJK_WHO if intent.wants == "who" else _CJK_WHERE).search(body) is not None
+    return False
+
+
+# --- the shape -----------------------------------------------------------------------------------
+
+
+def opens_with_yes_no(text: str, lang: str | None = None) -> bool:
+    """Whether an answer opens with a bare Yes or No (in its own language)."""
+    text = CITATION.sub("", text or "").strip()
+    table = language(lang or detect_language(text))
+    return bool(table.yes_no_opening) and re.match(table.yes_no_opening, text, re.I) is not None
+
+
+def reshape(sentence: str, intent: Intent) -> str:
+    """The sentence without a leading "Yes,"/"No," when the question was not a yes/no question
+    (the rest of the sentence kept as written, capitalised); unchanged otherwise."""
+    if intent.yesno:
+        return sentence
+    table = language(detect_language(sentence))
+    if not table.yes_no_opening:
+        return sentence
+    m = re.match(table.yes_no_opening, sentence, re.I)
+    if not m:
+        return sentence
+    rest = sentence[m.end():].lstrip()
+    return rest[:1].upper() + rest[1:] if rest else ""
