@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from rag.grounding import iso_dates
 from rag.text import detect_language, split_sentences
 
 # --- text normalisation -------------------------------------------------------------------
@@ -99,6 +100,7 @@ def citation_precision(cited_docs: Sequence[str], gold_doc: str | None) -> float
 # parts of a sentence a small model invents most often; they are what groundedness checks.
 _WORDS = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*%?")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _NOT_NAMES = frozenset(
     "a an the this that these those it its they their there he she we you i our your his her "
     "in on at of for to by with from as and or but if so yes no not according also however "
@@ -117,6 +119,10 @@ def claims(sentence: str) -> list[str]:
     """
     text = strip_markers(sentence)
     out: list[str] = []
+    # a full date in any spelling ("July 2, 2020") is one claim, compared in ISO form
+    text = iso_dates(text)
+    out.extend(_ISO_DATE.findall(text))
+    text = _ISO_DATE.sub(" ", text)
     for m in _WORDS.finditer(text):
         word = m.group()
         has_digit = any(c.isdigit() for c in word)
@@ -138,6 +144,8 @@ def claims(sentence: str) -> list[str]:
 def claim_supported(claim: str, context: str) -> bool:
     """A name is found like a fact (:func:`contains`); a number must occur with no other digit
     directly before or after it, so "18" is found in "May 18th" but not in "2018"."""
+    if _ISO_DATE.fullmatch(claim):
+        return claim in iso_dates(context)
     if _NUMBER.fullmatch(claim):
         pattern = r"(?<![\d])(?<!\d[.,])" + re.escape(claim) + r"(?![\d]|[.,]\d)"
         return re.search(pattern, normalize(context)) is not None
@@ -228,6 +236,36 @@ def is_refusal(answer: str, abstained: bool = False) -> bool:
     sentences = split_sentences(text)
     first = sentences[0].text if sentences else text
     return _REFUSAL.search(first) is not None
+
+
+# --- the shape of the answer ---------------------------------------------------------------
+
+YES_NO_OPENING = re.compile(r"^\W*(?:yes|no)\b|^\W*(?:是的|是|不是|不|没有)[，,。！!：:\s]|^\W*(?:네|예|아니요|아니오|아뇨)[,，.!\s]", re.I)
+
+
+def opens_with_yes_no(answer: str) -> bool:
+    """The answer's first words are a bare Yes or No (English, Chinese or Korean)."""
+    return YES_NO_OPENING.match(strip_markers(answer or "")) is not None
+
+
+def question_kind(q: dict) -> tuple[bool, list[str]]:
+    """(is a yes/no question, figure kinds asked for) from the question's labels (``yesno``,
+    ``figures`` in questions.jsonl); unlabelled questions are read by ``rag.intent.analyse``."""
+    if "yesno" in q and "figures" in q:
+        return bool(q["yesno"]), list(q["figures"] or [])
+    from rag.intent import analyse
+
+    intent = analyse(q.get("question", ""))
+    return intent.yesno, list(intent.figures)
+
+
+def answer_type_match(answer: str, figures: Sequence[str]) -> bool:
+    """A figure question's answer states a figure of a kind asked for (a percentage for a rate,
+    a phone number for a phone number, ...; kinds and patterns in ``rag.intent``)."""
+    from rag.intent import figures_in
+
+    stated = figures_in(strip_markers(answer or ""))
+    return any(stated.get(kind) for kind in figures)
 
 
 def refusal_correct(refused: bool, answerable: bool) -> bool:
@@ -330,7 +368,14 @@ def score_question(q: dict, record: dict) -> dict:
         "citation_precision": None,
         "groundedness": None,
         "ungrounded": [],
+        "opens_yes_no": None,
+        "answer_type_match": None,
     }
+    yesno, figures = question_kind(q)
+    if not refused:
+        # not judged for yes/no questions, which may open with Yes or No
+        out["opens_yes_no"] = None if yesno else opens_with_yes_no(answer)
+        out["answer_type_match"] = answer_type_match(answer, figures) if figures else None
     if answerable:
         out["fact_recall"] = fact_recall(strip_markers(answer), q.get("facts") or []) if not refused else (
             0.0 if q.get("facts") else None
@@ -346,7 +391,7 @@ def score_question(q: dict, record: dict) -> dict:
 
 
 # The per-question checks shown as pass/fail and compared between runs; None = not applicable.
-CHECKS = ("retrieval", "facts", "citations", "grounded", "refusal", "language")
+CHECKS = ("retrieval", "facts", "citations", "grounded", "refusal", "language", "shape")
 
 
 def checks(q: dict, s: dict) -> dict[str, bool | None]:
@@ -359,6 +404,9 @@ def checks(q: dict, s: dict) -> dict[str, bool | None]:
         "grounded": (s["groundedness"] == 1.0) if s.get("groundedness") is not None else None,
         "refusal": s["refusal_correct"],
         "language": s["language_match"],
+        "shape": None if s.get("opens_yes_no") is None and s.get("answer_type_match") is None else (
+            not s.get("opens_yes_no") and s.get("answer_type_match") is not False
+        ),
     }
 
 
@@ -399,6 +447,8 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
     m["refusal_accuracy"] = rate(s["refused"] for s in unans)
     m["false_refusals"] = rate(s["refused"] for s in ans)
     m["language_match"] = rate(s["language_match"] for s in scored)
+    m["yes_no_openings"] = rate(s.get("opens_yes_no") for s in scored)
+    m["answer_type_match"] = rate(s.get("answer_type_match") for s in scored)
     m["pass_rate"] = rate(s["pass"] for s in scored)
     for part in ("total", "retrieve", "generate"):
         times = [(r.get("timings_ms") or {}).get(part) for r in records]
@@ -412,6 +462,8 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
         "with_facts": sum(s["fact_recall"] is not None for s in ans),
         "with_citations": sum(s["citation_precision"] is not None for s in scored),
         "checkable_for_groundedness": sum(s["groundedness"] is not None for s in scored),
+        "answered_not_yes_no": sum(s.get("opens_yes_no") is not None for s in scored),
+        "answered_figure_questions": sum(s.get("answer_type_match") is not None for s in scored),
         "by_lang": {lang: sum(q.get("lang") == lang for q in questions) for lang in ("en", "zh", "ko")},
     }
     m["by_lang"] = {}
@@ -425,6 +477,7 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
             "refusal_accuracy": rate(s["refused"] for q, s in sub if not q.get("answerable")),
             "false_refusals": rate(s["refused"] for q, s in sub if q.get("answerable")),
             "language_match": rate(s["language_match"] for q, s in sub),
+            "yes_no_openings": rate(s.get("opens_yes_no") for q, s in sub),
         }
     return m
 
@@ -442,6 +495,8 @@ DIRECTION = {
     "refusal_accuracy": 1,
     "false_refusals": -1,
     "language_match": 1,
+    "yes_no_openings": -1,
+    "answer_type_match": 1,
     "pass_rate": 1,
     **{f"latency_{p}_{q}_ms": -1 for p in ("total", "retrieve", "generate") for q in ("p50", "p95")},
 }

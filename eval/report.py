@@ -28,6 +28,8 @@ HEADLINE = [
     ("refusal_accuracy", "Refusal accuracy (unanswerable)", "rate"),
     ("false_refusals", "False refusals (answerable)", "rate"),
     ("language_match", "Answer-language match", "rate"),
+    ("yes_no_openings", "Non-yes/no questions answered with Yes/No first", "rate"),
+    ("answer_type_match", "Figure questions answered with a figure", "rate"),
     ("pass_rate", "Questions passing every check", "rate"),
     ("latency_total_p50_ms", "Latency p50", "ms"),
     ("latency_total_p95_ms", "Latency p95", "ms"),
@@ -41,6 +43,7 @@ CHECK_LABELS = {
     "grounded": "all checkable sentences grounded",
     "refusal": "refused iff unanswerable",
     "language": "answer in question's language",
+    "shape": "no Yes/No opening a non-yes/no answer; a figure for a figure question",
 }
 
 
