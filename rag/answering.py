@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from .config import Settings, get_settings
 from .generation import get_generator
 from .generation.base import Generator, GeneratorError, Prompt
+from .languages import language, terms_in, to_english
 from .grounding import CITATION, CheckedSentence, check_sentence, claims, markers_before_stops
 from .intent import Intent, addresses, analyse, delivers, reshape
 from .retrieval import Hit, Retriever, open_retriever
@@ -32,17 +33,6 @@ from .text import detect_language, drop_cjk, keyword_tokens, split_sentences
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "ko": "Korean (한국어)"}
-# the last line of the prompt for Chinese and Korean questions, in that language: a small model
-# told "answer in Korean" in English tends to answer in English
-ANSWER_IN = {
-    "zh": "请用简体中文回答，每句话后用 [1] 这样的编号注明出处：",
-    "ko": "한국어로 답하고, 각 문장 뒤에 [1]처럼 출처 번호를 적으십시오:",
-}
-ABSTAIN_MESSAGES = {
-    "zh": "现有文件没有回答这个问题。",
-    "ko": "보유한 문서에는 이 질문에 대한 답이 없습니다.",
-}
 SYSTEM_PROMPT = (
     "You are the investor assistant of the Changchun investment zones (Jingyue High-tech Zone, "
     "China-ROK International Cooperation Demonstration Zone). You answer only from the numbered "
@@ -57,28 +47,12 @@ RULES = """Rules:
 - If the passages do not answer the question, say that the documents do not say.
 - Answer in {language}, in at most {sentences} short sentences, as plain sentences (no lists)."""
 
-# zone names as investors write them in Chinese and Korean, and as the English documents write them
-GLOSSARY = {
-    "China-ROK (China-South Korea)": ["中韩", "한중", "중한"],
-    "Changchun": ["长春", "창춘"],
-    "Jingyue": ["净月", "징위에", "징웨"],
-    "Jilin": ["吉林", "지린"],
-    "Norman Bethune": ["白求恩", "베순"],
-    "High-tech Zone": ["高新区", "하이테크존", "첨단구"],
-    "Demonstration Zone": ["示范区", "시범구"],
-    "Development Zone": ["开发区", "개발구"],
-}
-REWRITE_PROMPT = (
-    "Rewrite the last question as one standalone search query in English, using the conversation for "
-    "context. Output only the query.\n\nNames: "
-    + "; ".join(f"{' / '.join(names)} = {english}" for english, names in GLOSSARY.items())
-    + """.
-
+REWRITE_PROMPT = """Rewrite the last question as one standalone search query in English, using the conversation for context. Output only the query.
+{names}
 Conversation:
 {history}
 Last question: {question}
 Standalone English query:"""
-)
 
 
 @dataclass
@@ -284,10 +258,8 @@ class Assistant:
         s = self.settings
         answer.abstained = True
         default = type(s).model_fields["abstain_message"].default
-        if s.abstain_message == default and answer.language in ABSTAIN_MESSAGES:
-            answer.answer = ABSTAIN_MESSAGES[answer.language]
-        else:
-            answer.answer = s.abstain_message
+        own = language(answer.language)
+        answer.answer = own.abstain if s.abstain_message == default and own.code == answer.language else s.abstain_message
         answer.related = [_citation(h.rank, h) for h in hits[:3]]
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield Event("delta", answer.answer)
@@ -305,7 +277,8 @@ class Assistant:
             return fallback
         convo = "\n".join(f"{r}: {c[:400]}" for r, c in turns) or "(none)"
         prompt = Prompt(
-            messages=[{"role": "user", "content": REWRITE_PROMPT.format(history=convo, question=question)}],
+            messages=[{"role": "user", "content": REWRITE_PROMPT.format(
+                names=_glossary_hint(f"{question} {convo}"), history=convo, question=question)}],
             question=question,
             max_tokens=60,
             temperature=0.0,
@@ -325,11 +298,10 @@ class Assistant:
         s = self.settings
         blocks = "\n\n".join(f"[{i}] ({h.chunk.title})\n{h.chunk.text}" for i, h in enumerate(hits, start=1))
         asked = question if standalone == question else f"{question}\n(Meaning: {standalone})"
-        language = LANGUAGE_NAMES[lang]
+        own = language(lang)
         user = (
-            f"Passages:\n{blocks}\n\n{RULES.format(language=language, sentences=4)}\n\n"
-            f"Question: {asked}\n"
-            + ANSWER_IN.get(lang, f"Answer (in {language}, citing passages like [1]):")
+            f"Passages:\n{blocks}\n\n{RULES.format(language=own.name, sentences=4)}\n\n"
+            f"Question: {asked}\n{own.answer_in}"
         )
         return Prompt(
             messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
@@ -346,10 +318,18 @@ def english_query(rewritten: str) -> str:
     """The LLM's English rewrite with names it left in Chinese or Korean put into English, and
     any other Chinese or Korean words dropped: they would count as keywords the English
     documents never contain. (The question as asked is searched separately.)"""
-    for english, names in GLOSSARY.items():
-        for name in sorted(names, key=len, reverse=True):
-            rewritten = rewritten.replace(name, f" {english.split(' (')[0]} ")
+    rewritten = to_english(rewritten)
     return drop_cjk(rewritten) if _LATIN_WORD.search(rewritten) else ""
+
+
+def _glossary_hint(text: str) -> str:
+    """The glossary lines for the Chinese/Korean names in ``text``, for the rewrite prompt."""
+    lines = []
+    for lang in ("zh", "ko"):
+        for term in terms_in(text, lang):
+            if "en" in term.forms:
+                lines.append(f"{term.preferred(lang)} = {term.preferred('en')}")
+    return ("\nNames: " + "; ".join(dict.fromkeys(lines)) + ".\n") if lines else ""
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .grounding import CITATION, iso_dates, claims, normalise, supports
-from .languages import GLOSSARY, Language, language
+from .languages import Language, language, terms_in
 from .text import detect_language, keyword_tokens, split_sentences
 
 # kinds of figure a question can ask for; "count" and "amount" are weak (any plain number or
@@ -135,11 +135,19 @@ def _is_yesno(asked: str, table: Language) -> bool:
 
 def focus_terms(text: str) -> set[str]:
     """Content words of a question: stemmed English words and Chinese/Korean character bigrams,
-    without zone names, question words and investor filler; glossary names add nothing (they
-    are zone names)."""
-    for names in GLOSSARY.values():
-        for name in names:
-            text = text.replace(name, " ")
+    without zone names, question words and investor filler; a Chinese or Korean glossary term
+    also counts by its English name (新药 -> "new drugs")."""
+    lang = detect_language(text)
+    english = []
+    for term in terms_in(text, lang):  # zone names are no focus; a policy term counts in English too
+        if lang == "en":
+            continue
+        if term.kind == "zone":
+            for form in term.forms.get(lang, ()):
+                text = text.replace(form, " ")
+        else:
+            english.append(term.preferred("en"))
+    text = " ".join([text, *english])
     for word in _GENERIC_CJK:
         text = text.replace(word, " ")
     out: set[str] = set()

@@ -9,13 +9,15 @@ per language, so adding a language is one entry here (plus its test):
   * the question cues ``rag.intent`` reads: what makes a question yes/no, who, where, or a
     request for a figure (a rate, a price, a date ...);
   * openings that are a bare "yes" or "no".
-``GLOSSARY`` holds the zone names as investors write them in each language and as the English
-documents write them; the question rewrite, the relevance check and translation use it.
+``GLOSSARY`` (read from ``rag/data/glossary.tsv``, which staff can edit) holds zone names,
+organisations and policy terms in each language; the question rewrite, the relevance check and
+the translation check use it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -132,14 +134,57 @@ def language(code: str) -> Language:
     return LANGUAGES.get(code, ENGLISH)
 
 
-# zone names as investors write them in Chinese and Korean, and as the English documents write them
-GLOSSARY: dict[str, list[str]] = {
-    "China-ROK (China-South Korea)": ["中韩", "한중", "중한"],
-    "Changchun": ["长春", "창춘"],
-    "Jingyue": ["净月", "징위에", "징웨"],
-    "Jilin": ["吉林", "지린"],
-    "Norman Bethune": ["白求恩", "베순"],
-    "High-tech Zone": ["高新区", "하이테크존", "첨단구"],
-    "Demonstration Zone": ["示范区", "시범구"],
-    "Development Zone": ["开发区", "개발구"],
-}
+# --- the glossary: zone names and policy terms in every language ---------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "zone" (a zone or place), "name" (an organisation) or "term" (a policy term)
+    forms: dict[str, tuple[str, ...]]  # language -> spellings, the preferred one first
+
+    def preferred(self, lang: str) -> str:
+        return self.forms[lang][0]
+
+
+GLOSSARY_FILE = Path(__file__).with_name("data") / "glossary.tsv"
+
+
+def _read_glossary(path: Path) -> tuple[Term, ...]:
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    header, body = rows[0], rows[1:]
+    langs = header[1:]
+    terms = []
+    for row in body:
+        forms = {lang: tuple(v.strip() for v in cell.split(" ; ") if v.strip()) for lang, cell in zip(langs, row[1:])}
+        terms.append(Term(row[0].strip(), {k: v for k, v in forms.items() if v}))
+    return tuple(terms)
+
+
+GLOSSARY: tuple[Term, ...] = _read_glossary(GLOSSARY_FILE)
+
+
+def terms_in(text: str, lang: str) -> list[Term]:
+    """Glossary terms whose ``lang`` spelling occurs in ``text``, longest spelling first, each
+    occurrence counted once (a longer term hides the shorter ones inside it)."""
+    found: list[Term] = []
+    rest = text.lower() if lang == "en" else text
+    spellings = sorted(
+        ((form, term) for term in GLOSSARY for form in term.forms.get(lang, ())), key=lambda ft: -len(ft[0])
+    )
+    for form, term in spellings:
+        key = form.lower() if lang == "en" else form
+        if key and key in rest:
+            if term not in found:
+                found.append(term)
+            rest = rest.replace(key, " ")
+    return found
+
+
+def to_english(text: str) -> str:
+    """Chinese and Korean glossary spellings in ``text`` replaced by their English ones."""
+    for lang in ("zh", "ko"):
+        spellings = sorted(((f, t) for t in GLOSSARY for f in t.forms.get(lang, ())), key=lambda ft: -len(ft[0]))
+        for form, term in spellings:
+            if form in text and "en" in term.forms:
+                text = text.replace(form, f" {term.preferred('en')} ")
+    return " ".join(text.split())
