@@ -36,7 +36,7 @@ import numpy as np
 
 from .chunking import Chunk, chunk_document
 from .config import Settings
-from .documents import UnreadableDocument, corpus_files, file_sha256, load_document, read_metadata
+from .documents import ReadLimits, UnreadableDocument, file_sha256, load_document, read_metadata, scan_corpus
 from .embedding import Embedder
 from .text import keyword_tokens
 
@@ -223,7 +223,9 @@ def build_index(
                 old_rows.setdefault(c.doc_id, []).append(row)
 
         meta = read_metadata(settings.corpus_dir)
-        files = corpus_files(settings.corpus_dir)
+        files, not_read = scan_corpus(settings.corpus_dir)
+        report.skipped.extend({"file": s.file, "reason": s.reason} for s in not_read)
+        limits = ReadLimits.from_settings(settings)
         new_chunks: list[Chunk] = []
         new_vectors: list[np.ndarray] = []
         manifest_files: dict[str, dict] = {}
@@ -236,8 +238,8 @@ def build_index(
                 continue
             try:
                 sha = file_sha256(path)
-            except OSError as e:
-                report.skipped.append({"file": path.name, "reason": f"cannot read file ({e.strerror or e})"})
+            except UnreadableDocument as e:
+                report.skipped.append({"file": path.name, "reason": str(e)})
                 continue
             fp = _fingerprint(sha, meta.get(path.name))
             prev = old_files.get(path.name)
@@ -250,7 +252,7 @@ def build_index(
                 report.unchanged += 1
                 continue
             try:
-                doc = load_document(path, meta.get(path.name), sha256=sha)
+                doc = load_document(path, meta.get(path.name), sha256=sha, limits=limits)
             except UnreadableDocument as e:
                 log.warning("skipped %s: %s", path.name, e)
                 report.skipped.append({"file": path.name, "reason": str(e)})

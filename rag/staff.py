@@ -26,7 +26,15 @@ from pathlib import Path
 from pathvalidate import sanitize_filename
 
 from .config import Settings
-from .documents import METADATA_FILE, SUPPORTED, UnreadableDocument, corpus_files, load_document, read_metadata
+from .documents import (
+    METADATA_FILE,
+    SUPPORTED,
+    ReadLimits,
+    UnreadableDocument,
+    corpus_files,
+    load_document,
+    read_metadata,
+)
 from .index import IndexReport, build_index, current_path
 
 METADATA_COLUMNS = ("file", "title", "publisher", "date", "url")
@@ -164,7 +172,7 @@ def save_upload(
         try:
             shutil.copyfile(src, tmp)
             try:
-                load_document(Path(tmp))
+                load_document(Path(tmp), limits=ReadLimits.from_settings(settings))
             except UnreadableDocument as e:
                 raise StaffError(f"{name}: cannot be read ({e})") from e
             os.chmod(tmp, 0o644)

@@ -1,0 +1,39 @@
+"""Hostile files the reliability tests craft in temporary folders: upload bombs and slow files."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from .fixtures import write_docx
+
+GIB = 1 << 30
+
+
+def write_docx_bomb(path: Path, unpacked: int = 2 * GIB) -> None:
+    """A real .docx (it opens in Word) with one extra part of ``unpacked`` zero bytes: a few
+    MB on disk that python-docx would read into memory whole."""
+    write_docx(path, ["Bomb Park offers free land to anyone who opens this file."])
+    block = bytes(1 << 24)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("word/media/padding.bin", "w", force_zip64=True) as f:
+            for _ in range(unpacked // len(block)):
+                f.write(block)
+
+
+def write_long_pdf(path: Path, pages: int) -> None:
+    """A PDF with one line of real text on each of ``pages`` pages."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    for i in range(pages):
+        c.drawString(72, 760, f"Page {i + 1} of the Long Park brochure about logistics.")
+        c.showPage()
+    c.save()
+
+
+def write_slow_html(path: Path, paragraphs: int = 60_000) -> None:
+    """About 1.4 MB of valid HTML that takes BeautifulSoup several seconds to parse on this
+    machine (a 4.6 MB one took 17.5 s): under the upload limit, over a short parse limit."""
+    body = "<p><b>Slow Park</b> offers rooms.</p>" * paragraphs
+    path.write_text(f"<html><body>{body}</body></html>", encoding="utf-8")
