@@ -340,7 +340,7 @@ def _parse_result(suffix: str, data: bytes, limits: ReadLimits) -> tuple[str, ob
         return "unreadable", str(e)
     except MemoryError:
         return "unreadable", f"needs more than {limits.parse_max_memory_mb} MB to read (parse_max_memory_mb)"
-    except Exception as e:  # any parser failure is a reason to skip this file, never to stop indexing
+    except Exception as e:  # noqa: BLE001  any parser failure is a reason to skip this file, never to stop indexing
         return "unreadable", f"could not parse ({e.__class__.__name__}: {e})"
 
 

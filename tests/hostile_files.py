@@ -15,10 +15,12 @@ def write_docx_bomb(path: Path, unpacked: int = 2 * GIB) -> None:
     MB on disk that python-docx would read into memory whole."""
     write_docx(path, ["Bomb Park offers free land to anyone who opens this file."])
     block = bytes(1 << 24)
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        with z.open("word/media/padding.bin", "w", force_zip64=True) as f:
-            for _ in range(unpacked // len(block)):
-                f.write(block)
+    with (
+        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z,
+        z.open("word/media/padding.bin", "w", force_zip64=True) as f,
+    ):
+        for _ in range(unpacked // len(block)):
+            f.write(block)
 
 
 def write_long_pdf(path: Path, pages: int) -> None:

@@ -80,7 +80,7 @@ def test_cli_reports_a_bad_toml_in_one_line_and_exits_non_zero(tmp_path):
     (tmp_path / "rag.toml").write_text("retrieval_mod = 'bm25'\n", encoding="utf-8")
     env = {**os.environ, "RAG_CONFIG": str(tmp_path / "rag.toml")}
     proc = subprocess.run([sys.executable, "-m", "rag", "search", "x"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert "unknown setting 'retrieval_mod' (did you mean 'retrieval_mode'?)" in proc.stderr
     assert "Traceback" not in proc.stderr

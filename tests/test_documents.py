@@ -141,13 +141,13 @@ def test_non_utf8_sources_is_read_with_a_warning_naming_file_and_line(tmp_path, 
     write_text_docs(tmp_path)
     data = (
         HEADER.encode()
-        + "harbour.txt\tHarbour guide\tHV\t\t\n".encode()
+        + b"harbour.txt\tHarbour guide\tHV\t\t\n"
         + "changchun-zh.txt\t长春新区光电产业\t长春市政府\t\t\n".encode("gb18030")  # saved by a Chinese Excel
         + b"notes.md\tAlpine \xff\xfe notes\tAP\t\t\n"  # not valid in any encoding
     )
     (tmp_path / "SOURCES.tsv").write_bytes(data)
     with caplog.at_level(logging.WARNING, logger="rag.documents"):
-        docs, skipped = load_corpus(tmp_path)
+        docs, _skipped = load_corpus(tmp_path)
     by_id = {d.doc_id: d for d in docs}
     assert by_id["harbour"].title == "Harbour guide"
     assert by_id["changchun-zh"].title == "长春新区光电产业" and by_id["changchun-zh"].publisher == "长春市政府"
