@@ -1,4 +1,6 @@
-"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library."""
+"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library.
+
+Every error is one line on stderr and exit code 1 (``-v`` shows the stack trace)."""
 
 from __future__ import annotations
 
@@ -78,12 +80,29 @@ def cmd_models(args) -> int:
     return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
 
 
+def _feedback_source(settings):
+    """The PostgreSQL store if ``feedback_url`` is set, else the SQLite file (not created if missing)."""
+    from .feedback import PostgresFeedbackStore
+
+    return PostgresFeedbackStore(settings.feedback_url) if settings.feedback_url else settings.feedback_db
+
+
 def cmd_feedback_export(args) -> int:
     from .feedback import export_questions
 
-    settings = get_settings()
-    n = export_questions(settings.feedback_db, args.out, only=args.only)
+    n = export_questions(_feedback_source(get_settings()), args.out, only=args.only)
     print(f"wrote {n} questions to {args.out}")
+    return 0
+
+
+def cmd_feedback_counts(args) -> int:
+    from .feedback import open_store
+
+    counts = open_store(get_settings()).counts()
+    if args.json:
+        _print_json(counts)
+    else:
+        print(f"up {counts['up']}, down {counts['down']}")
     return 0
 
 
@@ -124,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--only", choices=["down", "up", "all"], default="down", help="which ratings to export")
     sp.set_defaults(func=cmd_feedback_export)
+    sp = fsub.add_parser("counts", help="how many answers were rated up and down")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_feedback_counts)
     return p
 
 
