@@ -18,9 +18,10 @@ def _print_json(obj) -> None:
 
 def cmd_index(args) -> int:
     from .embedding import get_embedder
-    from .index import build_index
+    from .index import build_index, check_corpus
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    check_corpus(settings)  # before loading the embedder
     report = build_index(settings, get_embedder(settings), show_bar=not args.json)
     if args.json:
         _print_json(report.to_json())
@@ -65,9 +66,11 @@ def cmd_ask(args) -> int:
     for notice in answer.notices:
         print(f"({notice})")
     print(answer.answer)
-    if answer.citations:
-        print("\nSources:" if not answer.abstained else "\nRelated reading:")
-        for c in answer.citations:
+    # an abstention cites nothing; the passages it found are offered as related reading
+    listed = answer.related if answer.abstained else answer.citations
+    if listed:
+        print("\nRelated reading:" if answer.abstained else "\nSources:")
+        for c in listed:
             print(f"[{c.n}] {c.title} - {c.source}")
     print(f"\n({answer.backend}, {answer.timings_ms['total'] / 1000:.1f} s)")
     return 0
