@@ -112,21 +112,27 @@ def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
 
 
 def test_app_starts_and_takes_feedback_over_a_corrupt_database(tmp_path):
-    """The real app (python app.py) over a feedback file that is not a database."""
+    """The real app (python app.py) over a feedback file that is not a database, configured
+    with a too-short staff password: it starts, answers, stores feedback in a fresh file, and
+    has no staff tab or endpoints (the log says why)."""
     db = tmp_path / "feedback.sqlite3"
     db.write_bytes(b"not a database " * 1000)
     corpus = make_corpus(tmp_path / "corpus")
     app = start_app("corrupt-feedback", tmp_path, corpus_dir=corpus, index_dir=tmp_path / "index",
-                    backend="extractive", feedback_db=str(db))
+                    backend="extractive", feedback_db=str(db), staff_password="short")
     try:
         client = app.client()
         client.submit("Which semiconductor fields does the China-ROK zone want to cooperate in?",
                       api_name="/ask").result(timeout=300)
         note = client.predict("down", "wrong figure", 0, api_name="/feedback")
         assert "feedback #1" in str(note)
+        with pytest.raises(Exception, match="admin_list"):
+            client.predict("short", api_name="/admin_list")
     finally:
         app.stop()
-    assert "is damaged" in app.log_text()
+    log = app.log_text()
+    assert "is damaged" in log
+    assert "RAG_STAFF_PASSWORD is shorter than 8 characters: the staff tab is disabled" in log
     assert [r["comment"] for r in FeedbackStore(db).all()] == ["wrong figure"]
     assert len(list(tmp_path.glob("feedback.sqlite3.corrupt-*"))) == 1
 
@@ -171,16 +177,15 @@ def postgres_url():
         user = "postgres"
         os.chown(home, pw.pw_uid, pw.pw_gid)
     data, port = home / "data", _free_port()
-    run = {"user": user, "capture_output": True, "text": True, "timeout": 120, "check": True}
+    run = {"user": user, "capture_output": True, "text": True, "timeout": 120}
     subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], **run)
+                    "--no-sync"], check=True, **run)
     subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w", "-t", "60",
-                    "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], **run)
+                    "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], check=True, **run)
     try:
         yield f"postgresql://rag@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       **{**run, "check": False})
+        subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], check=False, **run)
         shutil.rmtree(home, ignore_errors=True)
 
 
