@@ -11,16 +11,28 @@ GIB = 1 << 30
 
 
 def write_docx_bomb(path: Path, unpacked: int = 2 * GIB) -> None:
-    """A real .docx (it opens in Word) with one extra part of ``unpacked`` zero bytes: a few
-    MB on disk that python-docx would read into memory whole."""
-    write_docx(path, ["Bomb Park offers free land to anyone who opens this file."])
-    block = bytes(1 << 24)
+    """A real .docx (it opens in Word) whose ``word/document.xml`` is padded with ``unpacked``
+    bytes of whitespace between paragraphs: about 9 MB on disk, and python-docx reads the
+    whole part into memory and parses it."""
+    plain = path.with_suffix(".plain.docx")
+    write_docx(plain, ["Bomb Park offers free land to anyone who opens this file."])
+    block = b" " * (1 << 24)
     with (
-        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z,
-        z.open("word/media/padding.bin", "w", force_zip64=True) as f,
+        zipfile.ZipFile(plain) as src,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as out,
     ):
-        for _ in range(unpacked // len(block)):
-            f.write(block)
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename != "word/document.xml":
+                out.writestr(item, data)
+                continue
+            head, tail = data.split(b"</w:body>")
+            with out.open("word/document.xml", "w", force_zip64=True) as f:
+                f.write(head)
+                for _ in range(unpacked // len(block)):
+                    f.write(block)
+                f.write(b"</w:body>" + tail)
+    plain.unlink()
 
 
 def write_long_pdf(path: Path, pages: int) -> None:
