@@ -166,7 +166,7 @@ def test_symlinks_and_fifos_in_the_corpus_are_skipped_never_followed(tmp_path):
     (outside / "secret.txt").write_text("The staff password is hunter2.", encoding="utf-8")
     (corpus / "secret.txt").symlink_to(outside / "secret.txt")
     (corpus / "harbour-copy.txt").symlink_to(corpus / "harbour.txt")
-    os.mkfifo(corpus / "pipe.txt")  # opening a FIFO for reading would block the indexer for ever
+    os.mkfifo(corpus / "pipe.txt")  # opened for reading, a FIFO would block the indexer
     docs, skipped = load_corpus(corpus)
     assert all("hunter2" not in d.text for d in docs)
     assert {d.doc_id for d in docs} == {"harbour", "notes", "page", "changchun-zh"}
@@ -202,6 +202,17 @@ def test_docx_bomb_is_skipped_by_its_unpacked_size(tmp_path):
     [(name, reason)] = [(s.file, s.reason) for s in skipped]
     assert name == "bomb.docx"
     assert re.fullmatch(r"DOCX unpacks to 2,04\d MB, over the limit of 200 MB \(docx_max_unzipped_mb\)", reason)
+
+
+def test_parser_memory_is_capped(tmp_path):
+    """With the unpack limit raised, the same bomb hits the parser's address-space cap: the
+    parsing process gets a MemoryError, not the app, and the file is skipped with the reason."""
+    write_docx_bomb(tmp_path / "bomb.docx")
+    limits = ReadLimits(docx_max_unzipped_mb=10_000, parse_max_memory_mb=512)
+    with pytest.raises(UnreadableDocument, match=r"^needs more than 512 MB to read \(parse_max_memory_mb\)$"):
+        load_document(tmp_path / "bomb.docx", limits=limits)
+    (tmp_path / "after.txt").write_text("After Park still gets read.", encoding="utf-8")
+    assert load_document(tmp_path / "after.txt").text == "After Park still gets read."
 
 
 def test_pdf_with_thousands_of_pages_is_skipped_by_page_count(tmp_path):
