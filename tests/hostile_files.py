@@ -47,7 +47,7 @@ def write_long_pdf(path: Path, pages: int) -> None:
 
 
 def write_slow_html(path: Path, paragraphs: int = 60_000) -> None:
-    """About 1.4 MB of valid HTML that takes BeautifulSoup several seconds to parse on this
-    machine (a 4.6 MB one took 17.5 s): under the upload limit, over a short parse limit."""
+    """2.2 MB of valid HTML that takes BeautifulSoup 4.7 s to parse on this machine (a 4.6 MB
+    one took 17.5 s): under the upload limit, over a short parse limit."""
     body = "<p><b>Slow Park</b> offers rooms.</p>" * paragraphs
     path.write_text(f"<html><body>{body}</body></html>", encoding="utf-8")
