@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install models index browser clean-index bench eval
+.PHONY: run test install models index browser postgres clean-index bench eval
 
 run: install models index
 	$(PY) app.py
 
-test: install models browser
+test: install models browser postgres
 	$(PY) -m pytest
 
 install: $(STAMP)
@@ -35,6 +35,11 @@ index: install
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser:
 	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy) || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
+
+# Debian's PostgreSQL for the feedback-store tests: they start their own throw-away server
+# (initdb + pg_ctl in a temporary folder, loopback, free port); no system service is used.
+postgres:
+	@(ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq postgresql)
 
 clean-index:
 	rm -rf embeddings/current embeddings/v-*

@@ -1,4 +1,6 @@
-"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library."""
+"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library.
+
+Every error is one line on stderr and exit code 1 (``-v`` shows the stack trace)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ def _print_json(obj) -> None:
 
 def cmd_index(args) -> int:
     from .embedding import get_embedder
-    from .index import build_index
+    from .index import build_index, check_corpus
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    check_corpus(settings)  # before loading the embedder
     report = build_index(settings, get_embedder(settings), show_bar=not args.json)
     if args.json:
         _print_json(report.to_json())
@@ -63,9 +66,11 @@ def cmd_ask(args) -> int:
     for notice in answer.notices:
         print(f"({notice})")
     print(answer.answer)
-    if answer.citations:
-        print("\nSources:" if not answer.abstained else "\nRelated reading:")
-        for c in answer.citations:
+    # an abstention cites nothing; the passages it found are offered as related reading
+    listed = answer.related if answer.abstained else answer.citations
+    if listed:
+        print("\nRelated reading:" if answer.abstained else "\nSources:")
+        for c in listed:
             print(f"[{c.n}] {c.title} - {c.source}")
     print(f"\n({answer.backend}, {answer.timings_ms['total'] / 1000:.1f} s)")
     return 0
@@ -78,12 +83,29 @@ def cmd_models(args) -> int:
     return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
 
 
+def _feedback_source(settings):
+    """The PostgreSQL store if ``feedback_url`` is set, else the SQLite file (not created if missing)."""
+    from .feedback import PostgresFeedbackStore
+
+    return PostgresFeedbackStore(settings.feedback_url) if settings.feedback_url else settings.feedback_db
+
+
 def cmd_feedback_export(args) -> int:
     from .feedback import export_questions
 
-    settings = get_settings()
-    n = export_questions(settings.feedback_db, args.out, only=args.only)
+    n = export_questions(_feedback_source(get_settings()), args.out, only=args.only)
     print(f"wrote {n} questions to {args.out}")
+    return 0
+
+
+def cmd_feedback_counts(args) -> int:
+    from .feedback import open_store
+
+    counts = open_store(get_settings()).counts()
+    if args.json:
+        _print_json(counts)
+    else:
+        print(f"up {counts['up']}, down {counts['down']}")
     return 0
 
 
@@ -124,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--only", choices=["down", "up", "all"], default="down", help="which ratings to export")
     sp.set_defaults(func=cmd_feedback_export)
+    sp = fsub.add_parser("counts", help="how many answers were rated up and down")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_feedback_counts)
     return p
 
 

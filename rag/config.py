@@ -5,23 +5,33 @@ Every tunable lives here. Values come, highest priority first, from
   2. environment variables ``RAG_<FIELD>`` (e.g. ``RAG_BACKEND=extractive``),
   3. a TOML file: ``$RAG_CONFIG`` if set, else ``rag.toml`` in the working directory,
   4. the defaults below.
-The README lists every field.
+The README lists every field. Numbers are checked against their bounds; an unknown key in the
+TOML file or in keyword arguments is an error naming the closest valid setting (unknown ``RAG_*``
+environment variables are ignored: the environment is shared with other programs). A staff
+password shorter than ``MIN_STAFF_PASSWORD`` characters is refused: the staff tab stays off and
+the reason is logged (``Settings.staff_disabled_reason``).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 # Offline world: libraries must never try a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+log = logging.getLogger(__name__)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_STAFF_PASSWORD = 8
 
 
 def _default_cache_dir() -> Path:
@@ -29,8 +39,43 @@ def _default_cache_dir() -> Path:
     return Path(base) / "changchun-rag"
 
 
+def staff_password_problem(password: str | None) -> str | None:
+    """Why a configured staff password cannot be used (None: it can, or none is configured)."""
+    if password is None:
+        return None
+    if not password.strip():
+        return "RAG_STAFF_PASSWORD is blank"
+    if len(password) < MIN_STAFF_PASSWORD:
+        return f"RAG_STAFF_PASSWORD is shorter than {MIN_STAFF_PASSWORD} characters"
+    return None
+
+
+def unknown_key_message(key: str, valid: list[str], where: str) -> str:
+    """``where: unknown setting 'key'`` plus the closest valid name, if one is close."""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{where}: unknown setting {key!r}{hint}"
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """The TOML file source, refusing what it cannot use: bad TOML or a key that is no setting."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path):
+        super().__init__(settings_cls, toml_file=toml_file)
+        valid = sorted(settings_cls.model_fields)
+        for key in self.toml_data:
+            if key not in settings_cls.model_fields:
+                raise ValueError(unknown_key_message(key, valid, str(toml_file)))
+
+    def _read_file(self, file_path) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{file_path}: not valid TOML ({e})") from e
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", validate_default=True)
 
     # --- where things live -------------------------------------------------
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of source documents (+ SOURCES.tsv).")
@@ -39,59 +84,90 @@ class Settings(BaseSettings):
 
     # --- embedding ---------------------------------------------------------
     embedder: Literal["minilm", "use-multilingual"] = Field("minilm", description="Embedding backend.")
-    embed_batch_size: int = 32
-    embed_threads: int = 2
+    embed_batch_size: int = Field(32, ge=1, le=4096)
+    embed_threads: int = Field(2, ge=1, le=256)
 
     # --- chunking (sizes in the embedding model's tokens) ------------------
     # 96:24 measured best on eval/questions.jsonl (python -m eval tune; eval/README.md): as much
     # passage fact recall as 128 with shorter prompts, doc MRR 1.0
-    chunk_tokens: int = Field(96, description="Target chunk size in embedding-model tokens.")
-    chunk_overlap: int = Field(24, description="Overlap between neighbouring chunks, in tokens.")
+    chunk_tokens: int = Field(96, ge=8, le=8192, description="Target chunk size in embedding-model tokens.")
+    chunk_overlap: int = Field(24, ge=0, description="Overlap between neighbouring chunks, in tokens.")
+
+    # --- reading documents (limits against upload bombs) --------------------
+    pdf_max_pages: int = Field(2000, ge=1, description="A PDF with more pages is skipped.")
+    docx_max_unzipped_mb: int = Field(200, ge=1, description="A .docx whose parts unpack to more is skipped.")
+    parse_timeout_s: float = Field(120.0, gt=0, description="Reading one file may take this long, then it is skipped.")
+    parse_max_memory_mb: int = Field(2048, ge=256, description="Address space of the process that parses files.")
 
     # --- index -------------------------------------------------------------
     # Exact (flat) search below this many chunks, HNSW at or above it (benchmarks/README.md).
-    hnsw_threshold: int = 20_000
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 64
+    hnsw_threshold: int = Field(20_000, ge=1)
+    hnsw_m: int = Field(32, ge=2, le=1024)
+    hnsw_ef_search: int = Field(64, ge=1, le=100_000)
 
     # --- retrieval ---------------------------------------------------------
-    top_k: int = Field(4, description="Passages given to the generator.")
-    candidates: int = Field(30, description="Candidates taken from each retriever before fusion.")
+    top_k: int = Field(4, ge=1, le=100, description="Passages given to the generator.")
+    candidates: int = Field(30, ge=1, le=10_000, description="Candidates taken from each retriever before fusion.")
     # convex fusion, dense weight 0.5: best passage fact recall on eval/questions.jsonl (0.979,
     # RRF 0.957) and on CMRC 2018 dev R@1 0.957 / MRR 0.974 against BM25 alone 0.942 / 0.963,
     # where RRF fell below BM25 (eval/README.md)
     fusion: Literal["convex", "rrf"] = Field("convex", description="How hybrid search fuses dense and BM25 scores.")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense score in fusion (BM25: 1 - it).")
-    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (fusion = rrf).")
+    rrf_k: int = Field(60, ge=0, description="Reciprocal-rank-fusion constant (fusion = rrf).")
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
     # --- generation --------------------------------------------------------
     backend: Literal["llamacpp", "openai", "transformers", "extractive"] = "llamacpp"
     gguf_model: str = Field("qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file.")
-    llm_threads: int = 2
-    llm_context: int = 4096
-    max_new_tokens: int = 320
-    temperature: float = 0.0
+    llm_threads: int = Field(2, ge=1, le=256)
+    llm_context: int = Field(4096, ge=512, le=1_048_576)
+    max_new_tokens: int = Field(320, ge=1, le=32_768)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "local"
     openai_api_key: str = "not-needed"
-    openai_timeout: float = 120.0
+    openai_timeout: float = Field(120.0, gt=0)
     transformers_model_dir: Path | None = None
 
     # --- answering / grounding --------------------------------------------
     # Abstain before generating when the best passage's cosine similarity is below min_similarity
     # or fewer than min_coverage of the question's keywords occur in the passages. Calibrated with
     # `python -m eval tune` (eval/README.md): no answerable English question refused.
-    min_similarity: float = 0.34
-    min_coverage: float = 0.30
+    min_similarity: float = Field(0.34, ge=-1.0, le=1.0)
+    min_coverage: float = Field(0.30, ge=0.0, le=1.0)
     abstain_message: str = "The documents I have do not answer this question."
 
     # --- web app -----------------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: int = Field(7860, ge=1, le=65535)
     feedback_db: Path = Field(PROJECT_ROOT / "feedback.sqlite3")
-    upload_max_mb: int = 20
+    feedback_url: str | None = Field(
+        None, pattern=r"^postgres(ql)?://", description="postgresql:// URL: feedback goes to PostgreSQL, not SQLite."
+    )
+    upload_max_mb: int = Field(20, ge=1, le=2048)
     staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
+    staff_max_failures: int = Field(10, ge=1, description="Failed staff logins from one client before it is locked.")
+    staff_lockout_s: float = Field(900.0, gt=0, description="Window of counted failures, and the lockout length.")
+
+    _staff_disabled_reason: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        problem = staff_password_problem(self.staff_password)
+        if problem:
+            self._staff_disabled_reason = f"{problem}: the staff tab is disabled"
+            log.warning(self._staff_disabled_reason)
+            self.staff_password = None
+        return self
+
+    @property
+    def staff_disabled_reason(self) -> str | None:
+        """Why a configured staff password was refused (and the staff tab is off), else None."""
+        return self._staff_disabled_reason
 
     @classmethod
     def settings_customise_sources(
@@ -103,7 +179,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return (init_settings, env_settings, CheckedTomlSource(settings_cls, toml_file=toml_file))
 
     @property
     def models_dir(self) -> Path:
@@ -111,5 +187,11 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides) -> Settings:
-    """Fresh settings (env and file re-read), with keyword overrides on top."""
+    """Fresh settings (env and file re-read), with keyword overrides on top (None = not given).
+
+    A keyword that is no setting is a ValueError naming the closest one."""
+    valid = sorted(Settings.model_fields)
+    for key in overrides:
+        if key not in Settings.model_fields:
+            raise ValueError(unknown_key_message(key, valid, "get_settings"))
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

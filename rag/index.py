@@ -12,13 +12,18 @@ Layout::
     embeddings/v-.../bm25/                 the bm25s keyword index over the same chunks
 
 A build writes a complete new version folder and only then moves ``current``; a crash or
-kill at any point before that leaves the previous version in use.
+kill at any point before that leaves the previous version in use. Replaced versions are not
+deleted at once: another process may have resolved ``current`` to one just before the swap and
+still be loading it. The newest ``KEEP_VERSIONS`` are always kept; an older one is deleted once
+the version that replaced it is ``RETIRED_GRACE_S`` old. A build refuses to run when the corpus
+folder does not exist (a typo in ``--corpus`` must not replace the index with an empty one).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -36,7 +41,7 @@ import numpy as np
 
 from .chunking import Chunk, chunk_document
 from .config import Settings
-from .documents import UnreadableDocument, corpus_files, file_sha256, load_document, read_metadata
+from .documents import ReadLimits, UnreadableDocument, file_sha256, load_document, read_metadata, scan_corpus
 from .embedding import Embedder
 from .text import keyword_tokens
 
@@ -44,10 +49,24 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "current"
+KEEP_VERSIONS = 2  # the current version and the one before it
+RETIRED_GRACE_S = 300.0  # a replaced version is deleted when its successor is this old
 
 
 class IndexUnavailable(RuntimeError):
     """No usable index: missing, unreadable, or not matching its manifest."""
+
+
+class CorpusMissing(ValueError):
+    """The corpus folder does not exist: nothing is built and the index is left as it is."""
+
+
+def check_corpus(settings: Settings) -> None:
+    """CorpusMissing unless ``settings.corpus_dir`` is a folder."""
+    if not Path(settings.corpus_dir).is_dir():
+        raise CorpusMissing(
+            f"corpus folder {settings.corpus_dir} does not exist or is not a folder; the index was left as it is"
+        )
 
 
 # --- the FAISS part -------------------------------------------------------------------------
@@ -210,6 +229,7 @@ def build_index(
     """Bring the index in line with the corpus folder, embedding only new or changed files."""
     t0 = time.perf_counter()
     report_progress = progress or (lambda frac, msg: None)
+    check_corpus(settings)
     with _build_lock(settings.index_dir):
         identity = expected_identity(settings, embedder)
         old, old_vectors, reason = _reusable(settings.index_dir, identity)
@@ -223,7 +243,9 @@ def build_index(
                 old_rows.setdefault(c.doc_id, []).append(row)
 
         meta = read_metadata(settings.corpus_dir)
-        files = corpus_files(settings.corpus_dir)
+        files, not_read = scan_corpus(settings.corpus_dir)
+        report.skipped.extend({"file": s.file, "reason": s.reason} for s in not_read)
+        limits = ReadLimits.from_settings(settings)
         new_chunks: list[Chunk] = []
         new_vectors: list[np.ndarray] = []
         manifest_files: dict[str, dict] = {}
@@ -236,8 +258,8 @@ def build_index(
                 continue
             try:
                 sha = file_sha256(path)
-            except OSError as e:
-                report.skipped.append({"file": path.name, "reason": f"cannot read file ({e.strerror or e})"})
+            except UnreadableDocument as e:
+                report.skipped.append({"file": path.name, "reason": str(e)})
                 continue
             fp = _fingerprint(sha, meta.get(path.name))
             prev = old_files.get(path.name)
@@ -250,7 +272,7 @@ def build_index(
                 report.unchanged += 1
                 continue
             try:
-                doc = load_document(path, meta.get(path.name), sha256=sha)
+                doc = load_document(path, meta.get(path.name), sha256=sha, limits=limits)
             except UnreadableDocument as e:
                 log.warning("skipped %s: %s", path.name, e)
                 report.skipped.append({"file": path.name, "reason": str(e)})
@@ -319,7 +341,7 @@ def _write_version(settings, identity, chunks, vectors, manifest_files, report) 
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
         raise
-    _remove_old_versions(index_dir, keep=version.name)
+    _remove_old_versions(index_dir, current=version.name)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -329,7 +351,19 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(f.fileno())
 
 
-def _remove_old_versions(index_dir: Path, keep: str) -> None:
+def _remove_old_versions(index_dir: Path, current: str) -> None:
+    """Delete unfinished version folders (a build killed before its manifest) and versions
+    retired more than ``RETIRED_GRACE_S`` ago, always keeping the newest ``KEEP_VERSIONS``.
+    Runs under the build lock, so no other build is writing a folder."""
+    finished, unfinished = [], []
     for p in index_dir.glob("v-*"):
-        if p.is_dir() and p.name != keep:
-            shutil.rmtree(p, ignore_errors=True)
+        if p.is_dir() and p.name != current:
+            (finished if (p / "manifest.json").is_file() else unfinished).append(p)
+    for p in unfinished:
+        shutil.rmtree(p, ignore_errors=True)
+    # oldest first; each version is retired when the next one is written
+    versions = sorted([*finished, index_dir / current], key=lambda p: (p.stat().st_mtime, p.name))
+    now = time.time()
+    for older, newer in itertools.pairwise(versions[: len(versions) - KEEP_VERSIONS + 1]):
+        if now - newer.stat().st_mtime > RETIRED_GRACE_S:
+            shutil.rmtree(older, ignore_errors=True)

@@ -1,37 +1,72 @@
 """Staff: corpus management behind the web app's admin tab.
 
-Owns the staff-password check, safe names for uploaded files (``pathvalidate``), the
-upload rules (types = ``rag.documents.SUPPORTED``, size <= ``settings.upload_max_mb``, file
-stored only inside ``settings.corpus_dir``, unreadable files refused before they reach the
-corpus), the ``SOURCES.tsv`` row of an upload, the list of indexed documents (from the
-index manifest), removing a document, and re-indexing with a progress callback.
-Nothing here knows about Gradio; the web app calls these after checking the password.
+Owns the staff-password check (constant-time, a log line per failure, lockout per client),
+safe names for uploaded files (``pathvalidate``; invisible and direction-changing characters
+refused), the upload rules (types = ``rag.documents.SUPPORTED``, size <=
+``settings.upload_max_mb``, file stored only inside ``settings.corpus_dir``, unreadable files
+and files over the reading limits refused before they reach the corpus), the ``SOURCES.tsv``
+row of an upload (only that row is rewritten, merged with what was there; every other line
+stays byte for byte; written atomically under a lock shared by all processes), the list of
+indexed documents (from the index manifest), removing a document, and re-indexing with a
+progress callback. Nothing here knows about Gradio; the web app calls these after checking
+the password.
 """
 
 from __future__ import annotations
 
-import csv
+import datetime
+import fcntl
+import hashlib
 import hmac
-import io
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import threading
+import time
 import unicodedata
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pathvalidate import sanitize_filename
 
-from .config import Settings
-from .documents import METADATA_FILE, SUPPORTED, UnreadableDocument, corpus_files, load_document, read_metadata
+from .config import Settings, staff_password_problem
+from .documents import (
+    METADATA_COLUMNS,
+    METADATA_FILE,
+    SUPPORTED,
+    ReadLimits,
+    UnreadableDocument,
+    corpus_files,
+    load_document,
+    metadata_columns,
+    metadata_lines,
+    metadata_row,
+    read_metadata,
+)
 from .index import IndexReport, build_index, current_path
 
-METADATA_COLUMNS = ("file", "title", "publisher", "date", "url")
+log = logging.getLogger(__name__)
+
 MAX_NAME_CHARS = 120
-_corpus_lock = threading.Lock()  # one corpus change at a time within this process
+DEFAULT_CLIENT = "default"
+_thread_lock = threading.Lock()  # one corpus change at a time within this process...
+
+
+@contextmanager
+def _corpus_lock(corpus_dir: Path) -> Iterator[None]:
+    """...and across processes: an exclusive ``flock`` on the corpus folder itself."""
+    with _thread_lock:
+        fd = os.open(corpus_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
 
 class StaffError(ValueError):
@@ -41,11 +76,96 @@ class StaffError(ValueError):
 # --- password -------------------------------------------------------------------------------
 
 
-def check_password(given: str | None, expected: str | None) -> bool:
-    """Constant-time comparison; no configured password means nobody is staff."""
-    if not expected or not given:
+class _FailedLogins:
+    """Times of recent failed staff logins per client, in this process."""
+
+    MAX_CLIENTS = 10_000  # beyond this, clients with no recent failure are forgotten
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_client: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str, window_s: float, now: float) -> deque[float]:
+        times = self._by_client.get(client, deque())
+        while times and times[0] <= now - window_s:
+            times.popleft()
+        return times
+
+    def locked_for(self, client: str, max_failures: int, window_s: float, now: float) -> float:
+        """Seconds until ``client`` may try again (0: it may now)."""
+        with self._lock:
+            times = self._recent(client, window_s, now)
+            if len(times) < max_failures:
+                return 0.0
+            return times[-max_failures] + window_s - now
+
+    def add(self, client: str, window_s: float, now: float) -> int:
+        """Record one failure; returns the client's failures within the window."""
+        with self._lock:
+            if len(self._by_client) >= self.MAX_CLIENTS:
+                for c in [c for c, t in self._by_client.items() if not t or t[-1] <= now - window_s]:
+                    del self._by_client[c]
+            times = self._by_client.setdefault(client, self._recent(client, window_s, now))
+            times.append(now)
+            return len(times)
+
+    def clear(self, client: str) -> None:
+        with self._lock:
+            self._by_client.pop(client, None)
+
+
+_failed_logins = _FailedLogins()
+_MAX_FAILURES = Settings.model_fields["staff_max_failures"].default
+_LOCKOUT_S = Settings.model_fields["staff_lockout_s"].default
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def check_password(
+    given: str | None,
+    expected: str | None,
+    client: str | None = None,
+    *,
+    max_failures: int = _MAX_FAILURES,
+    lockout_s: float = _LOCKOUT_S,
+) -> bool:
+    """Whether ``given`` is the staff password. Never sleeps.
+
+    ``client`` identifies who is trying (the caller passes e.g. the remote address, or a
+    session id); failed tries are counted per client, under ``DEFAULT_CLIENT`` when none is
+    given (then every caller shares one count, and a guesser locks real staff out too).
+    After ``max_failures`` failures within ``lockout_s`` seconds the client is refused, right
+    password or not, until the oldest of them is ``lockout_s`` old (``lockout_remaining``
+    says how long). A success clears the client's failures. Each failure and each refusal
+    is logged with the client, never with the password. An empty try is refused without
+    counting. No configured password, or one ``rag.config`` refuses (blank, short), means
+    nobody is staff. The comparison is constant-time (over SHA-256 digests, so the length
+    does not show either).
+    """
+    if not expected or staff_password_problem(expected) or not given:
         return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    client = client or DEFAULT_CLIENT
+    now = time.monotonic()
+    wait = _failed_logins.locked_for(client, max_failures, lockout_s, now)
+    if wait > 0:
+        log.warning("staff login refused for client %s: locked out for %.0f s more after %d failed tries",
+                    client, wait, max_failures)
+        return False
+    if hmac.compare_digest(_digest(given), _digest(expected)):
+        _failed_logins.clear(client)
+        return True
+    n = _failed_logins.add(client, lockout_s, now)
+    log.warning("staff login failed for client %s (%d of %d allowed in %.0f s)", client, n, max_failures, lockout_s)
+    return False
+
+
+def lockout_remaining(
+    client: str | None = None, *, max_failures: int = _MAX_FAILURES, lockout_s: float = _LOCKOUT_S
+) -> float:
+    """Seconds until ``client`` may try the staff password again (0: it may now)."""
+    return _failed_logins.locked_for(client or DEFAULT_CLIENT, max_failures, lockout_s, time.monotonic())
 
 
 # --- names ----------------------------------------------------------------------------------
@@ -57,9 +177,18 @@ def safe_filename(name: str) -> str:
     Directory parts are dropped, characters not allowed in file names on any platform are
     removed (``pathvalidate``), whitespace becomes ``-``, leading dots are removed (hidden
     files are ignored by the indexer), the extension is lower-cased and must be supported.
-    Chinese and Korean names are kept.
+    Chinese and Korean names are kept. A name with invisible or direction-changing characters
+    (Unicode format characters: bidi controls, zero-width spaces and joiners) is refused: it
+    could show staff a different name, or extension, than the file has.
     """
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
+    name = unicodedata.normalize("NFC", name or "")
+    hidden = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) == "Cf"})
+    if hidden:
+        raise StaffError(
+            f"{name!r}: the name contains invisible or direction-changing characters ({', '.join(hidden)}); "
+            "rename the file"
+        )
+    base = re.split(r"[\\/]", name)[-1]
     base = sanitize_filename(base, platform="universal")
     base = re.sub(r"\s+", "-", base).strip("-. _")
     stem, dot, ext = base.rpartition(".")
@@ -79,11 +208,12 @@ def safe_filename(name: str) -> str:
 
 
 def _inside(corpus_dir: Path, name: str) -> Path:
-    """``corpus_dir/name``, refusing anything that would not be a direct child of the folder."""
+    """``corpus_dir/name``, refusing anything that would not be a direct child of the folder.
+    A symbolic link there is the link itself (never resolved: removing it removes the link)."""
     if not name or name != Path(name).name or name in (".", "..") or "\\" in name:
         raise StaffError(f"{name!r} is not a plain file name")
     root = corpus_dir.resolve()
-    target = (root / name).resolve()
+    target = root / name
     if target.parent != root:
         raise StaffError(f"{name!r} is outside the corpus folder")
     return target
@@ -92,21 +222,66 @@ def _inside(corpus_dir: Path, name: str) -> Path:
 # --- SOURCES.tsv ----------------------------------------------------------------------------
 
 
-def _write_metadata(corpus_dir: Path, rows: dict[str, dict[str, str]]) -> None:
-    """Rewrite SOURCES.tsv atomically (a temporary file, then a rename)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(
-        buf, fieldnames=METADATA_COLUMNS, delimiter="\t", extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for name in sorted(rows):
-        row = {k: _one_line(rows[name].get(k, "")) for k in METADATA_COLUMNS}
-        row["file"] = name
-        writer.writerow(row)
-    fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".sources-", suffix=".tsv")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(buf.getvalue())
-    os.replace(tmp, corpus_dir / METADATA_FILE)
+def update_metadata(corpus_dir: Path, name: str, fields: dict[str, str] | None) -> None:
+    """Merge ``fields`` into the SOURCES.tsv row of ``name`` (a new row if it has none), or
+    with ``None`` delete that row. Every other line is kept byte for byte (rows this program
+    cannot read included); the file is replaced atomically (a temporary file, then a rename).
+    Call with the corpus lock held."""
+    path = corpus_dir / METADATA_FILE
+    lines = metadata_lines(path)
+    columns = metadata_columns(lines)
+    if "file" not in columns:
+        raise StaffError(f"{METADATA_FILE} has no 'file' column in its first line; fix the file first")
+    header = lines[0].raw if lines else "\t".join(columns).encode() + b"\n"
+    body = header.rstrip(b"\r\n")
+    newline = header[len(body):] or b"\n"
+    kept: list[bytes | None] = []  # None: where the row of ``name`` goes
+    old: dict[str, str] = {}
+    for line in lines[1:]:
+        row = metadata_row(columns, line)
+        if row.get("file") == name:
+            old.update(row)
+            if None not in kept:
+                kept.append(None)
+        else:
+            kept.append(line.raw if line.raw.endswith((b"\n", b"\r")) else line.raw + newline)
+    if fields is None:
+        if None not in kept:
+            return
+        kept.remove(None)
+    else:
+        row = {**old, **fields, "file": name}
+        missing = [c for c in METADATA_COLUMNS if row.get(c) and c not in columns]
+        if missing:  # an old header without e.g. the url column: add it (other rows leave it empty)
+            columns += missing
+            body += ("\t" + "\t".join(missing)).encode()
+        line = "\t".join(_one_line(row.get(c, "")) for c in columns).encode("utf-8") + newline
+        kept = [line if k is None else k for k in kept] if None in kept else [*kept, line]
+    _replace_file(path, b"".join([body + newline, *kept]))
+
+
+def set_metadata(settings: Settings, name: str, fields: dict[str, str]) -> None:
+    """Merge ``fields`` (from ``clean_metadata``) into the SOURCES.tsv row of corpus file
+    ``name``, under the corpus lock. Re-index after."""
+    corpus_dir = Path(settings.corpus_dir)
+    _inside(corpus_dir, name)
+    with _corpus_lock(corpus_dir):
+        update_metadata(corpus_dir, name, fields)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sources-", suffix=".tsv")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _one_line(value) -> str:
@@ -118,9 +293,20 @@ def clean_metadata(title: str = "", publisher: str = "", date: str = "", url: st
     meta = {k: _one_line(v) for k, v in {"title": title, "publisher": publisher, "date": date, "url": url}.items()}
     if meta["url"] and not re.match(r"^https?://[^\s]+$", meta["url"], re.I):
         raise StaffError(f"the URL must start with http:// or https:// (got {meta['url']!r})")
-    if meta["date"] and not re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", meta["date"]):
-        raise StaffError(f"the date must look like 2024-05-31, 2024-05 or 2024 (got {meta['date']!r})")
+    if meta["date"] and not _real_date(meta["date"]):
+        raise StaffError(f"the date must be a real date like 2024-05-31, 2024-05 or 2024 (got {meta['date']!r})")
     return {k: v for k, v in meta.items() if v}
+
+
+def _real_date(text: str) -> bool:
+    """2024-05-31, 2024-05 or 2024, naming a day that exists."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return False
+    try:
+        datetime.date.fromisoformat((text + "-01-01")[:10])
+    except ValueError:
+        return False
+    return True
 
 
 # --- upload / remove ------------------------------------------------------------------------
@@ -151,12 +337,12 @@ def save_upload(
     corpus_dir = Path(settings.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = _inside(corpus_dir, name)
-    with _corpus_lock:
+    with _corpus_lock(corpus_dir):
         stem = target.stem
         clash = [p.name for p in corpus_files(corpus_dir) if p.stem == stem and p.name != name]
         if clash:
             raise StaffError(f"{name}: another file has the same document id ({clash[0]}); remove it first")
-        if target.exists() and not replace:
+        if os.path.lexists(target) and not replace:
             raise StaffError(f"{name} already exists; tick 'replace' to update it")
         # copy under a hidden name (ignored by the indexer), check it reads, then rename
         fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".upload-", suffix=target.suffix)
@@ -164,7 +350,7 @@ def save_upload(
         try:
             shutil.copyfile(src, tmp)
             try:
-                load_document(Path(tmp))
+                load_document(Path(tmp), limits=ReadLimits.from_settings(settings))
             except UnreadableDocument as e:
                 raise StaffError(f"{name}: cannot be read ({e})") from e
             os.chmod(tmp, 0o644)
@@ -173,9 +359,7 @@ def save_upload(
             if os.path.exists(tmp):
                 os.unlink(tmp)
         if meta:
-            rows = read_metadata(corpus_dir)
-            rows[name] = {**rows.get(name, {}), **meta, "file": name}
-            _write_metadata(corpus_dir, rows)
+            update_metadata(corpus_dir, name, meta)
     return name
 
 
@@ -183,14 +367,11 @@ def remove_document(settings: Settings, name: str) -> None:
     """Delete one file from the corpus folder (and its SOURCES.tsv row). Re-index after."""
     corpus_dir = Path(settings.corpus_dir)
     target = _inside(corpus_dir, name)
-    with _corpus_lock:
-        if name == METADATA_FILE or not target.is_file() or target.name.startswith("."):
+    with _corpus_lock(corpus_dir):
+        if name == METADATA_FILE or target.name.startswith(".") or not (target.is_symlink() or target.is_file()):
             raise StaffError(f"{name!r} is not a document in the corpus")
         target.unlink()
-        rows = read_metadata(corpus_dir)
-        if name in rows:
-            del rows[name]
-            _write_metadata(corpus_dir, rows)
+        update_metadata(corpus_dir, name, None)
 
 
 # --- listing and re-indexing ----------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from rag import index as index_mod
 from rag.config import get_settings
 from rag.embedding import get_embedder
-from rag.index import IndexUnavailable, build_index, load_index
+from rag.index import CorpusMissing, IndexUnavailable, build_index, load_index
 
 from .fixtures import write_all_formats, write_bad_files
 
@@ -145,9 +145,10 @@ def test_kill_during_build_leaves_previous_index_loadable(settings, embedder):
     after = load_index(settings.index_dir)
     assert after.path == before.path and after.size == before.size
 
-    report = build_index(settings, embedder)  # the next build finishes and cleans up
+    report = build_index(settings, embedder)  # the next build finishes and cleans up the half-written folder
     assert report.added == 150
-    assert [p.name for p in settings.index_dir.glob("v-*")] == [load_index(settings.index_dir).path.name]
+    now = load_index(settings.index_dir).path.name
+    assert sorted(p.name for p in settings.index_dir.glob("v-*")) == sorted([before.path.name, now])
 
 
 def test_corrupt_index_is_rebuilt_with_reason(settings, embedder):
@@ -171,3 +172,79 @@ def test_cli_index_json_twice(tmp_path):
     assert set(first) == {"added", "updated", "removed", "unchanged", "chunks", "skipped"}
     assert first["added"] == 6 and first["chunks"] > 0
     assert (second["added"], second["updated"], second["removed"], second["unchanged"]) == (0, 0, 0, 6)
+
+
+# --- a missing corpus folder, and versions a concurrent reader may still be loading ------------
+
+
+def test_missing_corpus_folder_is_refused_and_the_index_kept(settings, embedder):
+    build_index(settings, embedder)
+    before = load_index(settings.index_dir)
+    versions = sorted(settings.index_dir.glob("v-*"))
+    typo = settings.model_copy(update={"corpus_dir": settings.corpus_dir.parent / "corpsu"})
+    with pytest.raises(CorpusMissing, match="corpsu does not exist or is not a folder; the index was left as it is"):
+        build_index(typo, embedder)
+    after = load_index(settings.index_dir)
+    assert after.path == before.path and after.size == before.size
+    assert sorted(settings.index_dir.glob("v-*")) == versions
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from rag.index import load_index
+index_dir, ready, stop = (Path(a) for a in sys.argv[1:4])
+loads, errors = 0, []
+ready.write_text("ready")
+while not stop.exists():
+    try:
+        loads += len(load_index(index_dir).chunks) > 0
+    except Exception as e:
+        errors.append(f"{e.__class__.__name__}: {e}")
+print(json.dumps({"loads": loads, "errors": errors[:3], "error_count": len(errors)}))
+"""
+
+
+def test_reader_in_another_process_never_sees_its_version_vanish(settings, embedder, tmp_path):
+    """A second process loads the index in a loop while this one swaps in 12 new versions."""
+    for i in range(20):  # a bigger index takes longer to load: a wider window for the race
+        (settings.corpus_dir / f"bulk{i}.txt").write_text(
+            " ".join(f"Bulk park {i} sentence {j} about factories and logistics." for j in range(40)), encoding="utf-8"
+        )
+    build_index(settings, embedder)
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.index_dir), str(ready), str(stop)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.exists(), "the reader did not start"
+        harbour = settings.corpus_dir / "harbour.txt"
+        for n in range(12):
+            harbour.write_text(harbour.read_text(encoding="utf-8") + f" Update {n} adds a ferry line.", encoding="utf-8")
+            assert build_index(settings, embedder).updated == 1
+    finally:
+        stop.write_text("stop")
+        out, _ = reader.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["loads"] > 12 and result["error_count"] == 0, result
+    assert len(list(settings.index_dir.glob("v-*"))) == 13  # all within the grace period: none deleted yet
+
+
+def test_versions_retired_long_ago_are_deleted_keeping_the_newest_two(settings, embedder):
+    build_index(settings, embedder)
+    harbour = settings.corpus_dir / "harbour.txt"
+    made = [load_index(settings.index_dir).path]
+    for n in range(3):
+        harbour.write_text(f"Harbour Valley Zone update {n} about ferries.", encoding="utf-8")
+        build_index(settings, embedder)
+        made.append(load_index(settings.index_dir).path)
+    old = time.time() - index_mod.RETIRED_GRACE_S - 600
+    for age, path in enumerate(made):  # as if built long ago, oldest first, a minute apart
+        os.utime(path, (old + 60 * age, old + 60 * age))
+    harbour.write_text("Harbour Valley Zone final update about ferries.", encoding="utf-8")
+    build_index(settings, embedder)
+    newest = load_index(settings.index_dir).path
+    # made[3] was replaced just now (kept: one of the newest two); made[0..2] were replaced long ago
+    assert sorted(settings.index_dir.glob("v-*")) == sorted([made[3], newest])
