@@ -31,7 +31,8 @@ def main() -> None:
     logging.getLogger("app").warning(
         "listening on http://%s:%d after %.1f s%s",
         settings.host, settings.port, time.perf_counter() - STARTED,
-        "" if settings.staff_password else " (staff tab off: RAG_STAFF_PASSWORD is not set)",
+        "" if settings.staff_password else
+        f" (staff tab off: {settings.staff_disabled_reason or 'RAG_STAFF_PASSWORD is not set'})",
     )
     listening.set()
     demo.block_thread()

@@ -39,7 +39,7 @@ from . import staff
 from .answering import Answer, Assistant
 from .config import Settings
 from .documents import SUPPORTED
-from .feedback import FeedbackStore
+from .feedback import FeedbackUnavailable, open_store
 from .text import detect_language
 
 log = logging.getLogger(__name__)
@@ -352,7 +352,7 @@ class ChatService:
         self.settings = settings
         self.started = started if started is not None else time.perf_counter()
         self.assistant = assistant
-        self.store = FeedbackStore(settings.feedback_db)
+        self.store = open_store(settings)
         self.ready = threading.Event()
         self.progress: tuple[float, str] = (0.0, "Starting")
         self.error: str | None = None
@@ -525,6 +525,12 @@ class ChatService:
             raise gr.Error("There is no such answer to rate.")
         turn = turns[turn_index]
         a = turn["answer"]
+        try:
+            return self._store_rating(session, turn, a, rating)
+        except FeedbackUnavailable as e:
+            raise gr.Error(str(e)) from None
+
+    def _store_rating(self, session: dict, turn: dict, a: dict, rating: str) -> tuple[int, str]:
         if turn.get("feedback_id"):
             self.store.update(turn["feedback_id"], rating=rating)
         else:
@@ -559,7 +565,10 @@ class ChatService:
         fid = session.get("last_feedback")
         if not fid:
             raise gr.Error("Rate an answer first (thumbs up or down).")
-        self.store.update(fid, comment=(comment or "").strip()[:2000])
+        try:
+            self.store.update(fid, comment=(comment or "").strip()[:2000])
+        except FeedbackUnavailable as e:
+            raise gr.Error(str(e)) from None
         lang = next((t.get("lang", "en") for t in session["turns"] if t.get("feedback_id") == fid), "en")
         return session, gr.update(visible=False, value=""), CHAT_TEXTS[lang]["comment_saved"]
 
@@ -571,14 +580,24 @@ class ChatService:
         n = int(turn or 0)
         fid, thanks = self._record(session, n - 1 if n > 0 else -1, rating)
         if comment and comment.strip():
-            self.store.update(fid, comment=comment.strip()[:2000])
+            try:
+                self.store.update(fid, comment=comment.strip()[:2000])
+            except FeedbackUnavailable as e:
+                raise gr.Error(str(e)) from None
         return session, f"{thanks} (feedback #{fid})"
 
     # --- staff ------------------------------------------------------------------------------
 
-    def _check(self, password: str | None) -> None:
-        if not staff.check_password(password, self.settings.staff_password):
-            time.sleep(1.0)  # slows down guessing
+    def _check(self, password: str | None, request: gr.Request | None = None) -> None:
+        """The staff password, checked server-side; failed tries are counted per client address,
+        and a client past the limit is locked out for a while (rag.staff.check_password)."""
+        s = self.settings
+        client = getattr(getattr(request, "client", None), "host", None)
+        limits = {"max_failures": s.staff_max_failures, "lockout_s": s.staff_lockout_s}
+        wait = staff.lockout_remaining(client, **limits)
+        if wait > 0:
+            raise gr.Error(f"Too many failed tries; try again in {max(1, round(wait / 60))} min.")
+        if not staff.check_password(password, s.staff_password, client=client, **limits):
             raise gr.Error("Wrong staff password.")
 
     def _embedder(self):
@@ -602,12 +621,13 @@ class ChatService:
         self.assistant.reload_index()
         return staff.report_text(report)
 
-    def admin_list(self, password: str):
-        self._check(password)
+    def admin_list(self, password: str, request: gr.Request):
+        self._check(password, request)
         return self._staff_view("")
 
-    def admin_upload(self, password, files, title, publisher, date, url, replace, progress=gr.Progress()):
-        self._check(password)
+    def admin_upload(self, password, files, title, publisher, date, url, replace, request: gr.Request,
+                     progress=gr.Progress()):
+        self._check(password, request)
         paths = [files] if isinstance(files, (str, Path)) else list(files or [])
         if not paths:
             raise gr.Error("Choose one or more files to upload.")
@@ -629,16 +649,16 @@ class ChatService:
             lines.append(self._reindex(progress))
         return (*self._staff_view("\n\n".join(lines)), gr.update(value=None))
 
-    def admin_remove(self, password: str, name: str, progress=gr.Progress()):
-        self._check(password)
+    def admin_remove(self, password: str, name: str, request: gr.Request, progress=gr.Progress()):
+        self._check(password, request)
         try:
             staff.remove_document(self.settings, name or "")
         except staff.StaffError as e:
             raise gr.Error(str(e)) from e
         return self._staff_view(f"Removed {name}.\n\n" + self._reindex(progress))
 
-    def admin_reindex(self, password: str, progress=gr.Progress()):
-        self._check(password)
+    def admin_reindex(self, password: str, request: gr.Request, progress=gr.Progress()):
+        self._check(password, request)
         return self._staff_view(self._reindex(progress))
 
 

@@ -139,13 +139,6 @@ def test_safe_filename():
             safe_filename(bad)
 
 
-def test_password_check():
-    assert check_password("s3cret", "s3cret")
-    assert not check_password("s3cre", "s3cret")
-    assert not check_password("", "s3cret") and not check_password(None, "s3cret")
-    assert not check_password("anything", None) and not check_password("", "")
-
-
 def test_upload_and_remove_rules(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
