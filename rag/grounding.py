@@ -99,7 +99,7 @@ def claims(sentence: str) -> list[str]:
 
 
 NEGATION = "<negation>"  # a claim that something is not so: the passage must say so too
-_NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|不是|不会|不能|不支持|不提供|无法|않|없|아니", re.I)
+NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|不是|不会|不能|不支持|不提供|无法|않|없|아니", re.I)
 
 
 def _is_name(claim: str) -> bool:
@@ -110,7 +110,7 @@ def _is_name(claim: str) -> bool:
 
 def supports(passage: str, claim: str) -> bool:
     if claim == NEGATION:
-        return _NEGATIONS.search(passage) is not None
+        return NEGATIONS.search(passage) is not None
     text = normalise(passage)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", claim):
         return claim in text
@@ -187,7 +187,7 @@ def check_sentence(
         return CheckedSentence(sentence, [], False, "empty")
     given = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
     facts = claims(body)
-    if _NEGATIONS.search(body):
+    if NEGATIONS.search(body):
         facts.append(NEGATION)
     if is_refusal(body):
         return CheckedSentence(body, [], False, "refusal")
