@@ -33,6 +33,7 @@ class Language:
     where: str  # asks for a place
     figures: dict[str, str] = field(default_factory=dict)  # figure kind -> cue (see rag.intent.FIGURE_KINDS)
     yes_no_opening: str = ""  # an answer opening with a bare yes or no ("Yes," "是的，" "네,")
+    untranslated: str = ""  # shown after a sentence left in the documents' language (its translation failed the check)
 
 
 _ORG_EN = (
@@ -48,6 +49,7 @@ ENGLISH = Language(
     name="English",
     answer_in="Answer (in English, citing passages like [1]):",
     abstain="The documents I have do not answer this question.",
+    untranslated="(shown in the documents' language: its translation did not pass the check)",
     wh=r"^\W*(?:what|which|who|whom|whose|where|when|why|how|tell me|describe|list|name|explain)\b",
     yesno=r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|has|have|had|must)\b",
     who=rf"\bwho(?:m|se)?\b|\bwhich (?:[\w&'-]+ ){{0,3}}(?:{_ORG_EN})\b|\bwhat (?:{_ORG_EN})\b",
@@ -89,7 +91,7 @@ CHINESE = Language(
     where=r"哪里|哪儿|在哪|哪(?:个|一)?(?:区|开发区|园区|城市|省|国家|地方|个国家)|位于|地址|地点",
     figures={
         "percent": r"税率|比例|百分之|利率|费率|比率|占比|率是多少|率为多少",
-        "money": r"价格|多少钱|费用|租金|成本|工资|薪资|注册资本|电价|地价|生产总值|GDP|产值|营业额|多少元|多少万",
+        "money": r"价格|多少钱|费用|租金(?!补贴|补助|减免|优惠)|成本|工资|薪资|注册资本|电价|地价|生产总值|GDP|产值|营业额|多少元|多少万",
         "phone": r"电话|热线|传真",
         "email": r"邮箱|电子邮件",
         "url": r"网站|网址",
@@ -100,6 +102,7 @@ CHINESE = Language(
         "amount": r"多少",
     },
     yes_no_opening=r"^\W*(?:是的|是|对|不是|不|没有)[，,。！!：:\s]+",
+    untranslated="（此句为文件原文语言：译文未通过核对）",
 )
 
 KOREAN = Language(
@@ -113,7 +116,7 @@ KOREAN = Language(
     where=r"어디|어느 (?:지역|구역|도시|나라|국가|개발구|단지|곳)|위치|주소",
     figures={
         "percent": r"세율|비율|퍼센트|이율|요율|금리",
-        "money": r"가격|비용|임대료|임차료|요금|임금|급여|자본금|전기료|땅값|지가|GDP|총생산|매출",
+        "money": r"가격|비용|임대료(?! ?보조| ?지원| ?감면)|임차료|요금|임금|급여|자본금|전기료|땅값|지가|GDP|총생산|매출",
         "phone": r"전화|연락처|팩스",
         "email": r"이메일|메일 주소",
         "url": r"웹사이트|홈페이지|사이트 주소",
@@ -124,6 +127,7 @@ KOREAN = Language(
         "amount": r"얼마",
     },
     yes_no_opening=r"^\W*(?:네|예|아니요|아니오|아뇨)[,，.!\s]+",
+    untranslated="(번역이 검증을 통과하지 못해 문서 원문 언어로 표시합니다)",
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE, KOREAN)}
