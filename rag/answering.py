@@ -29,6 +29,7 @@ from .languages import language, terms_in, to_english
 from .grounding import CITATION, CheckedSentence, check_sentence, claims, markers_before_stops
 from .intent import Intent, addresses, analyse, delivers, reshape
 from .retrieval import Hit, Retriever, open_retriever
+from .translation import Translation, Translator
 from .text import detect_language, drop_cjk, keyword_tokens, split_sentences
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,9 @@ class Answer:
     removed: list[dict] = field(default_factory=list)  # sentences cut by the grounding check, with reasons
     retrieved: list[Hit] = field(default_factory=list)
     intent: Intent | None = None  # what the question asks for (rag.intent)
+    source_answer: str = ""  # the verified answer as drafted, in the passages' language
+    source_language: str = ""  # that language, when it is not the question's (the answer is translated)
+    translations: list[Translation] = field(default_factory=list)  # per sentence, when translated
     timings_ms: dict[str, float] = field(default_factory=lambda: {"retrieve": 0.0, "generate": 0.0, "total": 0.0})
 
     def to_json(self) -> dict:
@@ -120,6 +124,9 @@ class Answer:
             "notices": self.notices,
             "removed": self.removed,
             "intent": self.intent.to_json() if self.intent else None,
+            "source_answer": self.source_answer,
+            "source_language": self.source_language,
+            "translations": [t.to_json() for t in self.translations],
         }
 
 
@@ -138,6 +145,7 @@ class Assistant:
         self._retriever = retriever
         self._lock = threading.Lock()
         self._failed: dict[str, str] = {}  # backend -> why it failed to load (reported once per answer)
+        self._meaning = None  # cross-lingual similarity for the translation check, loaded on first use
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -209,15 +217,16 @@ class Assistant:
             yield from self._abstain(answer, hits, t0)
             return
 
-        # 4. generate, 5. verify sentence by sentence as the text streams in
+        # 4. generate in the passages' language, 5. verify sentence by sentence as the text streams in
         # the model sees each passage under its document title, so the check does too
+        draft_lang = passages_language(hits, lang)
         verifier = Verifier([f"{h.chunk.title}\n{h.chunk.text}" for h in hits], question,
                             analyse(question, answer.standalone_question), answer.standalone_question)
         answer.intent = verifier.intent
-        prompt = self.build_prompt(question, answer.standalone_question, hits, lang)
+        prompt = self.build_prompt(question, answer.standalone_question, hits, draft_lang)
         t_gen = time.perf_counter()
         try:
-            yield from verifier.stream(generator.stream(prompt))
+            yield from self._shown(verifier.stream(generator.stream(prompt)), answer, generator, draft_lang)
         except GeneratorError as e:
             log.warning("generation failed on %s: %s", generator.name, e)
             if not verifier.shown and generator.name != "extractive":
@@ -226,7 +235,7 @@ class Assistant:
                 answer.notices.append(note or "")
                 answer.backend, answer.model = fallback.name, fallback.model
                 yield Event("notice", note or "")
-                yield from verifier.stream(fallback.stream(prompt))
+                yield from self._shown(verifier.stream(fallback.stream(prompt)), answer, fallback, draft_lang)
         answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
         answer.removed = verifier.removed
 
@@ -235,10 +244,46 @@ class Assistant:
         if not kept:
             yield from self._abstain(answer, hits, t0)
             return
-        answer.answer = " ".join(c.text for c in kept)
+        answer.source_answer = " ".join(c.text for c in kept)
+        answer.answer = _joined([t.text for t in answer.translations]) if answer.translations else answer.source_answer
         answer.citations = _citations(kept, hits)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield Event("final", answer=answer)
+
+    def _shown(self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str
+               ) -> Iterator[Event]:
+        """The verified sentences as the investor sees them: as drafted when the draft is in the
+        question's language, else each translated (checked; ``rag.translation``) as it comes."""
+        if draft_lang == answer.language:
+            yield from released
+            return
+        answer.source_language = draft_lang
+        own = language(answer.language)
+        for event in released:
+            sentence = event.text.strip()
+            if generator.name == "extractive":  # no language model to translate with
+                t = Translation(sentence, sentence, False, "no language model")
+            else:
+                t = self.translator(generator).translate(sentence, answer.language)
+            if not t.translated:
+                t.text = f"{sentence} {own.untranslated}"
+            before = _joined([x.text for x in answer.translations])
+            answer.translations.append(t)
+            yield Event("delta", _joined([x.text for x in answer.translations])[len(before):])
+
+    def translator(self, generator: Generator) -> Translator:
+        """A translator over ``generator``, with the multilingual encoder as its meaning test."""
+        if self._meaning is None:
+            from .embedding import get_embedder
+
+            use = get_embedder(self.settings.model_copy(update={"embedder": "use-multilingual"}))
+
+            def similarity(a: str, b: str) -> float:
+                va, vb = use.encode([a, b], kind="query")
+                return float(va @ vb)
+
+            self._meaning = similarity
+        return Translator(generator, self._meaning, self.settings.min_translation_similarity)
 
     def retrieve(self, question: str, standalone: str) -> tuple[list[Hit], float, float]:
         """Passages for the standalone query, and the evidence they give (see ``evidence``).
@@ -312,6 +357,21 @@ class Assistant:
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
         )
+
+
+def passages_language(hits: list[Hit], fallback: str) -> str:
+    """The language most of the passages are written in (the model drafts its answer in it, so
+    the grounding check compares like with like); ``fallback`` when there are none."""
+    langs = [detect_language(h.chunk.text) for h in hits]
+    return max(dict.fromkeys(langs), key=langs.count) if langs else fallback
+
+
+def _joined(sentences: list[str]) -> str:
+    """Sentences joined as their language writes them (no space after a Chinese full stop)."""
+    out = ""
+    for s in sentences:
+        out += s if not out or out.endswith(("。", "！", "？")) else " " + s
+    return out
 
 
 def english_query(rewritten: str) -> str:

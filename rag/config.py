@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     min_similarity: float = Field(0.34, ge=-1.0, le=1.0)
     min_coverage: float = Field(0.30, ge=0.0, le=1.0)
     abstain_message: str = "The documents I have do not answer this question."
+    # a translated answer sentence is shown only if the multilingual encoder puts it this close to the
+    # verified sentence (hand-made cases: faithful 0.6-0.8, another meaning 0.1-0.2; tests/test_translation.py)
+    min_translation_similarity: float = Field(0.4, ge=-1.0, le=1.0)
 
     # --- web app -----------------------------------------------------------
     host: str = "127.0.0.1"

@@ -52,8 +52,28 @@ class Translation:
         return {"source": self.source, "text": self.text, "translated": self.translated, "reason": self.reason}
 
 
+# Chinese numerals that are numbers (五十万, 四个, 百分之三十), not words that hold one (一次性, 一些)
+_CN_NUMBER = re.compile(
+    r"百分之[零〇一二两三四五六七八九十百千]+|[零〇一二两三四五六七八九十百千万亿]{2,}"
+    r"|[一二两三四五六七八九十](?=[个家名所项座年月日天元种类])"
+)
+
+
+def arabic(text: str) -> str:
+    """Chinese numerals written as digits ("五十万元" -> "500000元", "百分之三十" -> "30%") via cn2an."""
+    import cn2an
+
+    def convert(m: re.Match) -> str:
+        try:
+            return cn2an.transform(m.group(), "cn2an")
+        except (ValueError, KeyError):
+            return m.group()
+
+    return _CN_NUMBER.sub(convert, text)
+
+
 def _numbers(text: str) -> list[str]:
-    return [c for c in claims(text) if not any(ch.isalpha() for ch in c)]
+    return [c for c in claims(arabic(text)) if not any(ch.isalpha() for ch in c)]
 
 
 # words of a name a translation renders rather than keeps (titles, months, generic words)

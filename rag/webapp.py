@@ -178,6 +178,9 @@ CHAT_TEXTS = {
         "thanks_up": "Thank you for your feedback. You can add a comment below.",
         "thanks_down": "Thank you: this answer will be reviewed. You can say what was wrong below.",
         "comment_saved": "Thank you, your comment was saved.",
+        "translated_note": "Machine translated; every sentence was checked for its figures, names and terms.",
+        "source_answer": "The answer as written ({lang})",
+        "lang_names": {"en": "English", "zh": "Chinese", "ko": "Korean"},
     },
     "zh": {
         "searching": "正在检索文件…",
@@ -190,6 +193,9 @@ CHAT_TEXTS = {
         "thanks_up": "感谢您的反馈。您可以在下方补充说明。",
         "thanks_down": "谢谢：这条回答将被复核。您可以在下方说明问题所在。",
         "comment_saved": "谢谢，您的说明已保存。",
+        "translated_note": "机器翻译：每句的数字、名称和术语均已核对。",
+        "source_answer": "查看原文答案（{lang}）",
+        "lang_names": {"en": "英文", "zh": "中文", "ko": "韩文"},
     },
     "ko": {
         "searching": "문서를 검색하는 중…",
@@ -202,6 +208,9 @@ CHAT_TEXTS = {
         "thanks_up": "의견 감사합니다. 아래에 설명을 덧붙일 수 있습니다.",
         "thanks_down": "감사합니다. 이 답변은 검토됩니다. 아래에 무엇이 잘못되었는지 적어 주세요.",
         "comment_saved": "감사합니다. 의견이 저장되었습니다.",
+        "translated_note": "기계 번역: 문장마다 숫자, 이름, 용어를 검증했습니다.",
+        "source_answer": "원문 답변 보기 ({lang})",
+        "lang_names": {"en": "영어", "zh": "중국어", "ko": "한국어"},
     },
 }
 
@@ -308,6 +317,14 @@ def render_answer(turn: dict) -> str:
             body += RELATED_SEPARATOR + t["related"] + "\n\n" + note
             body += "".join(render_citation(c) for c in related)
     elif answer.get("citations"):
+        if answer.get("source_language") and answer.get("source_answer"):
+            # the translation is marked as such, the verified answer one click away
+            source = t["source_answer"].format(lang=t["lang_names"].get(answer["source_language"], answer["source_language"]))
+            body += (
+                f'\n\n<div class="rag-note">{html_text(t["translated_note"])}</div>'
+                f'<details class="rag-source-answer"><summary>{html_text(source)}</summary>'
+                f'<div lang="{html.escape(answer["source_language"], quote=True)}">{html_text(answer["source_answer"])}</div></details>'
+            )
         body += SOURCES_SEPARATOR + t["sources"] + "\n\n" + "".join(render_citation(c) for c in answer["citations"])
     return body
 

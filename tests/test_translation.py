@@ -29,6 +29,11 @@ CASES = [
     (VISIT, "Xue Chunzhi主任于5月18日带队 [1]。", "zh", True),
     (VISIT, "Xue Chunzhi 주임이 5월 18일에 팀을 이끌었습니다 [1].", "ko", True),
     (REWARD, "Chen Yunwu表示，示范区计划建设4个产业园区 [1]。", "zh", True),
+    # from a Chinese document into English: Chinese numerals are numbers too
+    ("园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
+     "The park gives newly set-up R&D centres a one-off award of 500,000 yuan [1].", "en", True),
+    ("园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
+     "The park gives newly set-up R&D centres a one-off award of 50,000 yuan [1].", "en", False),
     # the model's own mistakes, seen on this corpus (issue: "attack zone", a wrong drug term, garbled names)
     (ZONE, "중국-ROK 공격 지구는 새로운 항체 의약품과 신체 보호 기술 약물을 지원합니다 [1].", "ko", False),
     (ZONE, "중한 시범구는 새로운 항체 의약품과 신체 보호 기술 약물을 지원합니다 [1].", "ko", False),
@@ -76,15 +81,20 @@ def test_known_slips_still_pass(meaning):
 
 
 def test_check_says_why():
-    assert "term" in check(ZONE, CASES[9][1], "ko")
-    assert "numbers" in check(REWARD, CASES[13][1], "zh")
-    assert "name" in check(REWARD, CASES[14][1], "zh")
-    assert "citation" in check(REWARD, CASES[15][1], "zh")
-    assert "not in" in check(CHIPS, CASES[17][1], "zh")
+    by_text = {translated: (source, target) for source, translated, target, _ in CASES}
+
+    def why(translated: str) -> str:
+        return check(by_text[translated][0], translated, by_text[translated][1])
+
+    assert "term" in why("중국-ROK 공격 지구는 새로운 항체 의약품과 신체 보호 기술 약물을 지원합니다 [1].")
+    assert "numbers" in why("Chen Yunwu表示，示范区计划建设5个产业园区 [1]。")
+    assert "name" in why("陈云武表示，示范区计划建设4个产业园区 [1]。")
+    assert "citation" in why("Chen Yunwu表示，示范区计划建设4个产业园区。")
+    assert "not in" in why("The zone promotes compound semiconductor cooperation [1].")
 
 
 def test_the_meaning_test_separates_another_meaning(meaning):
-    good = meaning(BETHUNE, CASES[2][1])
+    good = meaning(BETHUNE, "白求恩医学科学中心位于净月 [2]。")
     other = meaning(BETHUNE, "示范区支持化妆品合作 [2]。")
     assert good > 0.4 > other
 
@@ -108,3 +118,60 @@ def test_translator_gives_the_glossary_and_falls_back_to_the_source():
     assert "免疫治疗" in good.prompts[0] and "中韩" in good.prompts[0]  # the glossary spellings were given
     bad = Translator(Echo("중국-ROK 공격 지구는 새로운 신체 보호 기술 약물을 지원합니다 [1].")).translate(ZONE, "ko")
     assert not bad.translated and bad.text == ZONE and bad.reason
+
+
+# --- the pipeline: draft in the documents' language, verify, translate ------------------------
+
+
+class Bilingual(Generator):
+    """Stands in for the model: rewrites, answers in English, translates (well or badly)."""
+
+    name, model = "bilingual", "test"
+
+    def __init__(self, translation: str):
+        self.translation = translation
+
+    def stream(self, prompt):
+        content = prompt.messages[-1]["content"]
+        if "Standalone English query" in content:
+            yield "What rent subsidy does Harbour Valley Zone offer?"
+        elif content.startswith("Translate"):
+            yield self.translation
+        else:
+            assert "Answer (in English" in content  # drafted in the documents' language
+            yield "Harbour Valley Zone offers a rent subsidy of 30 percent [1]."
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    from rag.answering import Assistant
+    from rag.config import get_settings
+
+    from .fixtures import write_text_docs
+
+    tmp = tmp_path_factory.mktemp("translation")
+    write_text_docs(tmp / "corpus")
+    return Assistant(get_settings(corpus_dir=tmp / "corpus", index_dir=tmp / "embeddings", backend="extractive"))
+
+
+def test_chinese_question_gets_a_checked_translation_of_the_verified_english(assistant, monkeypatch):
+    fake = Bilingual("Harbour Valley Zone 提供30%的租金补贴 [1]。")
+    monkeypatch.setattr(assistant, "generator", lambda backend=None: (fake, None))
+    events = list(assistant.ask_stream("Harbour Valley Zone 提供多少租金补贴？"))
+    answer = events[-1].answer
+    assert not answer.abstained and answer.language == "zh" and answer.source_language == "en"
+    assert answer.answer == "Harbour Valley Zone 提供30%的租金补贴 [1]。"
+    assert answer.source_answer == "Harbour Valley Zone offers a rent subsidy of 30 percent [1]."
+    assert answer.translations[0].translated
+    assert answer.citations[0].doc_id == "harbour"
+    assert "".join(e.text for e in events if e.kind == "delta") == answer.answer
+
+
+def test_a_translation_that_fails_the_check_shows_the_verified_sentence_with_a_note(assistant, monkeypatch):
+    fake = Bilingual("Harbour Valley Zone 提供50%的租金补贴 [1]。")  # a changed figure
+    monkeypatch.setattr(assistant, "generator", lambda backend=None: (fake, None))
+    answer = assistant.ask("Harbour Valley Zone 提供多少租金补贴？")
+    assert not answer.translations[0].translated and "numbers" in answer.translations[0].reason
+    assert "50%" not in answer.answer
+    assert answer.answer.startswith("Harbour Valley Zone offers a rent subsidy of 30 percent [1].")
+    assert "译文未通过核对" in answer.answer
