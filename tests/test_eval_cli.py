@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from eval import metrics as M
+from eval.__main__ import main as eval_cli
 from eval.compare import run_compare
 from eval.report import write_reports
 from eval.run import QuestionFileError, _score_and_write, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 QUESTIONS = [
     {"id": "q1", "question": "Which chips does the zone want?", "lang": "en", "answerable": True,
@@ -166,17 +166,20 @@ def test_compare_passes_when_nothing_got_worse_and_thresholds_apply(tmp_path):
     assert run_compare(b, a, out=tmp_path / "c3", fail_on=["latency_total_p95_ms:100"])[0] == 1
 
 
-def test_compare_cli_exit_status(tmp_path):
+def test_compare_cli_exit_status(tmp_path, capsys):
     a = make_run(tmp_path / "a", GOOD)
     b = make_run(tmp_path / "b", WORSE)
+    # one real `python -m eval` process proves the entry point and its exit status...
     cmd = [sys.executable, "-m", "eval", "compare", str(a), str(b), "--out", str(tmp_path / "cmp")]
-    r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}  # RAG_* already removed
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 1, r.stderr
     assert "fact_recall" in r.stdout and (tmp_path / "cmp" / "compare.json").exists()
-    r = subprocess.run([*cmd[:4], str(b), str(b)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0 and "None." in r.stdout  # no question changed
-    r = subprocess.run([*cmd[:4], str(a), str(tmp_path / "nope")], cwd=ROOT, env=ENV, capture_output=True, text=True)
-    assert r.returncode == 2 and "not a run folder" in r.stderr
+    # ...the other cases go through the same main() in-process
+    assert eval_cli(["compare", str(b), str(b), "--out", str(tmp_path / "same")]) == 0
+    assert "None." in capsys.readouterr().out  # no question changed
+    assert eval_cli(["compare", str(a), str(tmp_path / "nope")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
 
 
 # --- end to end ----------------------------------------------------------------------------
@@ -213,15 +216,17 @@ def tiny_corpus(tmp_path):
     return corpus, questions
 
 
-def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus):
+def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus, capsys):
+    """``python -m eval run``'s main() in-process (the compare test runs the entry point)."""
     corpus, questions = tiny_corpus
     out = tmp_path / "run"
-    cmd = [
-        sys.executable, "-m", "eval", "run", "--backend", "extractive", "--limit", "3", "--out", str(out),
+    argv = [
+        "run", "--backend", "extractive", "--limit", "3", "--out", str(out),
         "--questions", str(questions), "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--no-progress",
     ]  # fmt: skip
-    r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=1200)
-    assert r.returncode == 0, r.stderr[-3000:]
+    status = eval_cli(argv)
+    stdout, stderr = capsys.readouterr()
+    assert status == 0, stderr[-3000:]
     for name in ("results.jsonl", "metrics.json", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0, name
     doc = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -241,7 +246,7 @@ def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus):
     assert t2["scores"]["fact_recall"] == 1.0 and t2["citations"][0]["doc_id"] == "people"
     assert m["hit@1"] == 1.0 and m["fact_recall"] == 1.0
     assert all(r["timings_ms"]["total"] > 0 for r in records)
-    assert "hit@1" in r.stdout or "fact recall" in r.stdout
+    assert "hit@1" in stdout and "fact recall" in stdout
 
 
 def test_cmrc_on_a_tiny_benchmark(tmp_path):

@@ -173,21 +173,16 @@ def _assert_answers_fact(pieces: list[str]) -> None:
 # --- (b) llama.cpp -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def llama_generator():
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    return get_generator(Settings(backend="llamacpp", llm_context=2048))
+# ``llama_generator`` is the session's one load of the default model (tests/conftest.py)
 
 
-@needs_model
 def test_llamacpp_streams_grounded_answer(llama_generator):
     assert llama_generator.name == "llamacpp" and llama_generator.model == models.DEFAULT_MODEL
     _assert_answers_fact(list(llama_generator.stream(grounded_prompt())))
 
 
-@needs_model
 def test_llamacpp_model_loads_once(llama_generator):
-    assert get_generator(Settings(backend="llamacpp", llm_context=2048)) is llama_generator
+    assert get_generator(Settings(backend="llamacpp")) is llama_generator
 
 
 def test_llamacpp_bad_file_raises(tmp_path):

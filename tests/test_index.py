@@ -15,7 +15,6 @@ import pytest
 
 from rag import index as index_mod
 from rag.config import get_settings
-from rag.embedding import get_embedder
 from rag.index import IndexUnavailable, build_index, load_index
 
 from .fixtures import write_all_formats, write_bad_files
@@ -28,11 +27,6 @@ def settings(tmp_path):
     corpus = tmp_path / "corpus"
     write_all_formats(corpus)
     return get_settings(corpus_dir=corpus, index_dir=tmp_path / "embeddings", chunk_tokens=64, chunk_overlap=16)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return get_embedder(get_settings())
 
 
 class CountingEmbedder:
