@@ -111,6 +111,35 @@ def test_question_file_validation(tmp_path):
         load_questions(dup)
 
 
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        ('{"id": "", "question": " ", "lang": "en", "answerable": "yes", "facts": [[]], "doc": 3}',
+         "id must be a non-empty string; question must be a non-empty string; answerable must be true or false; "
+         "facts must be a list of non-empty lists of strings; doc must be a string or null"),
+        ('{"id": "a", "question": "q?", "lang": "en", "answerable": true, "facts": [["x"]]}',
+         "an answerable question needs its doc"),
+        ('{"id": "a", "question": "q?", "lang": "en", "answerable": false, "facts": [["x", " "]], "doc": null}',
+         "facts must be a list of non-empty lists of strings"),
+    ],
+)  # fmt: skip
+def test_question_file_problems_name_the_file_and_line(tmp_path, line, message):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(QUESTIONS[0]) + "\n\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(QuestionFileError) as err:
+        load_questions(path)
+    assert str(err.value).startswith(f"{path}:3: {message}")
+
+
+def test_question_file_keeps_other_keys(tmp_path):
+    path = tmp_path / "q.jsonl"
+    exported = {**QUESTIONS[2], "answer": "It is 15%.", "comment": "invented"}  # as `rag feedback export` writes
+    path.write_text(json.dumps(exported, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert load_questions(path) == [exported]
+
+
 # --- reports -------------------------------------------------------------------------------
 
 
