@@ -278,6 +278,18 @@ def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus, capsys):
     assert "hit@1" in stdout and "fact recall" in stdout
 
 
+def test_tune_measures_document_mrr_with_ranx():
+    """``python -m eval tune`` over the real corpus: two questions whose document ranks first,
+    one whose gold document does not exist (reciprocal rank 0), one unanswerable (not scored)."""
+    from eval.tune import measure
+
+    qs = {q["id"]: q for q in load_questions(ROOT / "eval" / "questions.jsonl")}
+    missing = {**qs["cr-01"], "id": "no-doc", "doc": "no-such-document"}
+    m = measure([qs["cr-01"], qs["jb-01"], missing, qs["un-07"]], tokens=96, overlap=24, top_k=4)
+    assert m["doc_mrr"] == pytest.approx(2 / 3)
+    assert m["chunks"] > 0 and [r["id"] for r in m["evidence"]] == ["cr-01", "jb-01", "no-doc", "un-07"]
+
+
 def test_cmrc_on_a_tiny_benchmark(tmp_path):
     from eval.cmrc import run_cmrc
 
