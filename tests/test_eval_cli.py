@@ -3,6 +3,7 @@ scorer on a tiny benchmark, and ``python -m eval run`` end to end on a tiny corp
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -152,8 +153,12 @@ def test_reports_are_self_contained_and_escaped(tmp_path):
     assert page.count('src="data:image/png;base64,') >= 3  # metrics, by language, latency
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing loaded from outside
     assert "<script" not in page
+    text = html.unescape(page)
     for q in QUESTIONS:
-        assert q["question"] in page or q["question"].replace("'", "&#x27;") in page
+        assert f"<td>{q['id']}</td><td>{q['lang']}</td><td>{q['question']}</td>" in text
+    assert "[1] semis (semis#0)" in text and "answer in question's language" in text
+    assert page.count('<tr class="failing">') == sum(1 for line in (run / "results.jsonl").open()
+                                                     if not json.loads(line)["scores"]["pass"])
     md = (run / "report.md").read_text(encoding="utf-8")
     assert "| Fact recall |" in md and "| q4 | zh |" in md
 
