@@ -113,3 +113,17 @@ def test_layers_follow_the_fixtures_a_test_uses(pytester):
     assert selected("server") == {"test_server", "test_llm_server", "test_browser"}
     assert selected("llm") == {"test_llm_server", "test_slow"}
     assert selected("browser") == {"test_browser"}
+
+
+def test_code_names_no_path_outside_the_repository():
+    """Machine-specific places (a shared folder next to the checkout, an absolute home) belong in
+    settings or arguments, never in the code."""
+    outside = ("/work/", "../shared", "/root/", "/home/")
+    found = []
+    for path in sorted(ROOT.glob("*.py")) + sorted(ROOT.glob("[!.]*/**/*.py")):
+        if ".venv" in path.parts or "site-packages" in path.parts:
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(o in line for o in outside) and path.name != "test_isolation.py":
+                found.append(f"{path.relative_to(ROOT)}:{lineno}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -1,8 +1,9 @@
 """The transformers backend: a local Hugging Face-format model folder (config, weights,
 tokenizer) run with ``AutoModelForCausalLM`` and streamed through ``TextIteratorStreamer``.
 
-Slow on CPU next to llama.cpp (see /work/shared/MODELS.md); it exists for models that have
-no GGUF. Nothing is fetched: the folder must hold everything.
+Slow on CPU next to llama.cpp (the README's speed table); it exists for models that have no
+GGUF. The folder is the ``transformers_model_dir`` setting (``RAG_TRANSFORMERS_MODEL_DIR``).
+Nothing is fetched: the folder must hold everything.
 """
 
 from __future__ import annotations
