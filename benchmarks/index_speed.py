@@ -92,7 +92,7 @@ def main() -> None:
             hnsw.search(q[None], 10)
         hnsw_ms = (time.perf_counter() - t) * 1000 / len(queries)
         _, approx = hnsw.search(queries, 10)
-        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
         print(f"| {n:,} | {flat_ms:.2f} | {hnsw_ms:.2f} | {recall:.3f} | {build_s:.1f} |", flush=True)
 
 

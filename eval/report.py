@@ -126,7 +126,8 @@ def render_markdown(doc: dict, records: list[dict]) -> str:
             + " | ".join(mark(ch.get(k)) for k in CHECKS)
             + f" | {_md_cell(answer)} | {_md_cell('; '.join(sources_of(r)))} |"
         )
-    lines += ["", "Checks: " + "; ".join(f"**{k}**: {v}" for k, v in CHECK_LABELS.items()) + ". – = not applicable.", ""]
+    checks = "; ".join(f"**{k}**: {v}" for k, v in CHECK_LABELS.items())
+    lines += ["", f"Checks: {checks}. – = not applicable.", ""]
     return "\n".join(lines)
 
 
@@ -195,10 +196,12 @@ def plots(doc: dict, records: list[dict]) -> dict[str, str]:
         xs = range(len(totals))
         retrieve = [t.get("retrieve", 0) / 1000 for _, t in totals]
         generate = [t.get("generate", 0) / 1000 for _, t in totals]
-        other = [max(t["total"] / 1000 - r - g, 0) for (_, t), r, g in zip(totals, retrieve, generate)]
+        parts = zip(totals, retrieve, generate, strict=True)
+        other = [max(t["total"] / 1000 - r - g, 0) for (_, t), r, g in parts]
         ax2.bar(xs, retrieve, label="retrieve", color="#9bbb59")
         ax2.bar(xs, generate, bottom=retrieve, label="generate", color="#4f81bd")
-        ax2.bar(xs, other, bottom=[r + g for r, g in zip(retrieve, generate)], label="other", color="#bbbbbb")
+        below = [r + g for r, g in zip(retrieve, generate, strict=True)]
+        ax2.bar(xs, other, bottom=below, label="other", color="#bbbbbb")
         ax2.set_xlabel("question (run order)")
         ax2.set_ylabel("seconds")
         ax2.set_title("Per question")

@@ -142,7 +142,8 @@ def separate_index_dir(settings, defaults) -> Path | None:
     if all(getattr(settings, k) == getattr(defaults, k) for k in keys):
         return None
     tag = hashlib.sha256(str(settings.corpus_dir.resolve()).encode()).hexdigest()[:8]
-    return settings.cache_dir / "eval-indexes" / f"{settings.embedder}-{settings.chunk_tokens}-{settings.chunk_overlap}-{tag}"
+    name = f"{settings.embedder}-{settings.chunk_tokens}-{settings.chunk_overlap}-{tag}"
+    return settings.cache_dir / "eval-indexes" / name
 
 
 def make_settings(overrides: dict, index_given: bool):
@@ -261,6 +262,7 @@ def run(
 
     backends = sorted({r["backend"] for r in records if r.get("backend")})
     models = sorted({r["model"] for r in records if r.get("model")})
+    from_cli = bool(sys.argv) and sys.argv[0].endswith("__main__.py")
     meta = {
         "run": out_dir.name,
         "started_at": started,
@@ -280,7 +282,7 @@ def run(
         "wall_seconds": round(time.perf_counter() - t_start, 2),
         "git": git_info(),
         "python": platform.python_version(),
-        "command": " ".join(["python -m eval", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("__main__.py") else None,
+        "command": " ".join(["python -m eval", *sys.argv[1:]]) if from_cli else None,
         "settings": public_settings(settings),
     }
     doc = {**meta, "metrics": metrics}
@@ -297,7 +299,8 @@ def rescore(run_dir: Path, questions_file: Path | None = None) -> dict:
     and gold documents of ``questions_file``); rewrites results.jsonl scores, metrics.json and
     the reports. The answers themselves are not touched."""
     run_dir = Path(run_dir)
-    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
     current = {q["id"]: q for q in load_questions(questions_file)} if questions_file else {}
     questions = []
     for rec in records:
@@ -341,7 +344,7 @@ def summary_lines(doc: dict) -> list[str]:
 def _score_and_write(questions: list[dict], records: list[dict], folder: Path) -> dict:
     """Score every record (kept on it under "scores"), rewrite results.jsonl, return the metrics."""
     scored, metrics = M.score_run(questions, records)
-    for rec, s in zip(records, scored):
+    for rec, s in zip(records, scored, strict=True):
         rec["scores"] = {k: v for k, v in s.items() if k != "id"}
     with (folder / "results.jsonl").open("w", encoding="utf-8") as f:
         for rec in records:

@@ -293,7 +293,7 @@ def test_no_staff_endpoints_without_password(public_app):
     assert not [n for n in names if "admin" in n], names  # not even undocumented or private ones
     labels = json.dumps([c.get("props", {}).get("label") for c in config["components"]])
     assert "staff" not in labels.lower() and not any(c.get("type") == "file" for c in config["components"])
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Cannot find a function with `api_name`: /admin_list"):
         client.predict("anything", api_name="/admin_list")
     # nor can the feedback database or the corpus be downloaded through Gradio's file route
     import urllib.error
@@ -371,7 +371,7 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     assert not (staff_app.corpus_dir / "tool.exe").exists()
     big = tmp_path / "big.txt"
     big.write_text("word " * 300_000, encoding="utf-8")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):  # the client checks the app's limit
         client.predict(STAFF_PASSWORD, [handle_file(str(big))], "", "", "", "", False, api_name="/admin_upload")
     assert not (staff_app.corpus_dir / "big.txt").exists()
 
@@ -395,9 +395,10 @@ def test_missing_model_is_said_once_and_answers_extractively(corpus_index, tmp_p
     """In-process over the session's index of the real corpus: a model that cannot load."""
     from rag.webapp import ChatService, new_session
 
-    settings = corpus_index.model_copy(update={
-        "feedback_db": tmp_path / "fb.sqlite3", "backend": "llamacpp", "gguf_model": str(tmp_path / "no-such-model.gguf"),
-    })  # fmt: skip
+    no_model = str(tmp_path / "no-such-model.gguf")
+    settings = corpus_index.model_copy(
+        update={"feedback_db": tmp_path / "fb.sqlite3", "backend": "llamacpp", "gguf_model": no_model}
+    )
     service = ChatService(settings)
     service.start(background=False)
     assert service.status()["ready"] and service.status()["backend"] == "extractive"

@@ -46,7 +46,8 @@ def _record(q, answer, cited=(), abstained=False, retrieved=None, total=1500.0):
         **{k: q[k] for k in ("id", "question", "lang", "answerable", "doc", "facts")},
         "answer": answer, "abstained": abstained, "citations": citations, "related": [],
         "retrieved": [{"rank": i, "doc_id": d, "chunk_id": f"{d}#0"} for i, d in enumerate(retrieved, 1)],
-        "backend": "extractive", "model": "none", "timings_ms": {"retrieve": 100.0, "generate": total - 100, "total": total},
+        "backend": "extractive", "model": "none",
+        "timings_ms": {"retrieve": 100.0, "generate": total - 100, "total": total},
         "error": None,
     }  # fmt: skip
 
@@ -300,7 +301,8 @@ def test_cmrc_on_a_tiny_benchmark(tmp_path):
 
     data = [
         {"context_id": "P1", "title": "a", "context_text": "长春净月高新区位于吉林省长春市东南部，以生物医药产业为主。",
-         "qas": [{"query_id": "P1_Q0", "query_text": "净月高新区以什么产业为主？", "answers": ["生物医药产业", "生物医药"]}]},
+         "qas": [{"query_id": "P1_Q0", "query_text": "净月高新区以什么产业为主？",
+                  "answers": ["生物医药产业", "生物医药"]}]},
         {"context_id": "P2", "title": "b", "context_text": "中韩国际合作示范区鼓励发展功率半导体和芯片产业。",
          "qas": [{"query_id": "P2_Q0", "query_text": "示范区鼓励发展什么半导体？", "answers": ["功率半导体"]}]},
         {"context_id": "P3", "title": "c", "context_text": "冰雪旅游是长春的特色旅游资源之一。",
