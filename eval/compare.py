@@ -188,7 +188,8 @@ def render_markdown(result: dict, a: Run, b: Run) -> str:
         lines.append(f"  - A: {q['answer_a'][:300]}")
         lines.append(f"  - B: {q['answer_b'][:300]}")
     if result["only_in_a"] or result["only_in_b"]:
-        lines += ["", f"Only in A: {', '.join(result['only_in_a']) or '-'}; only in B: {', '.join(result['only_in_b']) or '-'}"]
+        only_a, only_b = ", ".join(result["only_in_a"]) or "-", ", ".join(result["only_in_b"]) or "-"
+        lines += ["", f"Only in A: {only_a}; only in B: {only_b}"]
     lines += ["", "## Guard", ""]
     guards = ", ".join(f"{k} (allowed worsening {v})" for k, v in result["guards"].items())
     if result["regressions"]:
@@ -201,7 +202,11 @@ def render_markdown(result: dict, a: Run, b: Run) -> str:
 
 
 def run_compare(
-    run_a: Path, run_b: Path, out: Path | None = None, fail_on: list[str] | None = None, max_drop: float = DEFAULT_MAX_DROP
+    run_a: Path,
+    run_b: Path,
+    out: Path | None = None,
+    fail_on: list[str] | None = None,
+    max_drop: float = DEFAULT_MAX_DROP,
 ) -> tuple[int, str, Path]:
     """Compare two runs and write compare.md/compare.json. Returns (exit status, text, folder)."""
     a, b = load_run(run_a), load_run(run_b)

@@ -1,16 +1,19 @@
 """Run reports: ``report.md`` and a self-contained ``report.html`` (plots embedded as base64 PNG).
 
 Both show the headline metrics, the per-language breakdown and one row per question with
-its answer, its sources and pass/fail per check. Every piece of text from questions, answers
-and documents goes through ``html.escape`` in the HTML report.
+its answer, its sources and pass/fail per check. The HTML report is the Jinja2 template
+``eval/templates/report.html.j2``, rendered with autoescape: every piece of text from
+questions, answers and documents is escaped.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
+from functools import lru_cache
 from pathlib import Path
+
+import jinja2
 
 from .metrics import CHECKS, DIRECTION
 
@@ -126,7 +129,8 @@ def render_markdown(doc: dict, records: list[dict]) -> str:
             + " | ".join(mark(ch.get(k)) for k in CHECKS)
             + f" | {_md_cell(answer)} | {_md_cell('; '.join(sources_of(r)))} |"
         )
-    lines += ["", "Checks: " + "; ".join(f"**{k}**: {v}" for k, v in CHECK_LABELS.items()) + ". – = not applicable.", ""]
+    checks = "; ".join(f"**{k}**: {v}" for k, v in CHECK_LABELS.items())
+    lines += ["", f"Checks: {checks}. – = not applicable.", ""]
     return "\n".join(lines)
 
 
@@ -195,10 +199,12 @@ def plots(doc: dict, records: list[dict]) -> dict[str, str]:
         xs = range(len(totals))
         retrieve = [t.get("retrieve", 0) / 1000 for _, t in totals]
         generate = [t.get("generate", 0) / 1000 for _, t in totals]
-        other = [max(t["total"] / 1000 - r - g, 0) for (_, t), r, g in zip(totals, retrieve, generate)]
+        parts = zip(totals, retrieve, generate, strict=True)
+        other = [max(t["total"] / 1000 - r - g, 0) for (_, t), r, g in parts]
         ax2.bar(xs, retrieve, label="retrieve", color="#9bbb59")
         ax2.bar(xs, generate, bottom=retrieve, label="generate", color="#4f81bd")
-        ax2.bar(xs, other, bottom=[r + g for r, g in zip(retrieve, generate)], label="other", color="#bbbbbb")
+        below = [r + g for r, g in zip(retrieve, generate, strict=True)]
+        ax2.bar(xs, other, bottom=below, label="other", color="#bbbbbb")
         ax2.set_xlabel("question (run order)")
         ax2.set_ylabel("seconds")
         ax2.set_title("Per question")
@@ -209,78 +215,62 @@ def plots(doc: dict, records: list[dict]) -> dict[str, str]:
 
 # --- html --------------------------------------------------------------------------------
 
-CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;font-size:13px}
-th{background:#f0f0f0}
-td.pass{background:#e3f3e3;text-align:center}
-td.fail{background:#f8dcdc;text-align:center;font-weight:bold}
-td.na{color:#999;text-align:center}
-td.answer{max-width:480px}
-tr.failing td:first-child{border-left:4px solid #c0504d}
-small{color:#666}
-img{max-width:100%}
-"""
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("eval", "templates"),
+        autoescape=True,  # questions, answers and documents are untrusted text
+        finalize=lambda value: "" if value is None else value,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
-def _e(text) -> str:
-    return html.escape("" if text is None else str(text))
+def _check_cell(flag) -> tuple[str, str]:
+    return ("na" if flag is None else ("pass" if flag else "fail")), mark(flag)
 
 
-def _check_cell(flag) -> str:
-    cls = "na" if flag is None else ("pass" if flag else "fail")
-    return f'<td class="{cls}">{_e(mark(flag))}</td>'
+def question_row(r: dict) -> dict:
+    """One question's row of the HTML report, as plain strings."""
+    s = r.get("scores", {})
+    ch = s.get("checks", {})
+    notes = []
+    if r.get("error"):
+        notes.append(f"error: {r['error']}")
+    if r.get("abstained"):
+        notes.append("abstained")
+    if not r.get("answerable"):
+        notes.append("not answerable")
+    if s.get("ungrounded"):
+        notes.append("ungrounded: " + " | ".join(s["ungrounded"]))
+    return {
+        "id": r["id"],
+        "lang": r.get("lang"),
+        "question": r.get("question"),
+        "answer": r.get("answer") or "",
+        "notes": notes,
+        "sources": sources_of(r),
+        "checks": [_check_cell(ch.get(k)) for k in CHECKS],
+        "fact_recall": fmt(s.get("fact_recall")),
+        "time": fmt((r.get("timings_ms") or {}).get("total"), "ms"),
+        "failing": not s.get("pass"),
+    }
 
 
 def render_html(doc: dict, records: list[dict], images: dict[str, str] | None = None) -> str:
     m = doc["metrics"]
     images = images if images is not None else plots(doc, records)
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>Evaluation run {_e(doc.get('run'))}</title><style>{CSS}</style></head><body>",
-        f"<h1>Evaluation run {_e(doc.get('run'))}</h1>",
-        "<table>",
-    ]
-    parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in settings_summary(doc)]
-    parts += ["</table>", "<h2>Metrics</h2><table><tr><th>Metric</th><th>Value</th></tr>"]
-    parts += [f"<tr><td>{_e(label)}</td><td>{_e(fmt(m.get(key), kind))}</td></tr>" for key, label, kind in HEADLINE]
-    parts.append("</table>")
-    for name in ("metrics", "by_lang", "latency"):
-        if name in images:
-            parts.append(f'<p><img alt="{_e(name)} plot" src="data:image/png;base64,{images[name]}"></p>')
-    parts += [
-        "<h2>Questions</h2>",
-        "<p><small>" + _e("; ".join(f"{k}: {v}" for k, v in CHECK_LABELS.items())) + ". – = not applicable.</small></p>",
-        "<table><tr><th>ID</th><th>Lang</th><th>Question</th><th>Answer</th><th>Sources</th>",
-    ]
-    parts += [f"<th>{_e(k)}</th>" for k in CHECKS]
-    parts.append("<th>Fact recall</th><th>Time</th></tr>")
-    for r in records:
-        s = r.get("scores", {})
-        ch = s.get("checks", {})
-        answer = r.get("answer") or ""
-        extra = []
-        if r.get("error"):
-            extra.append(f"error: {r['error']}")
-        if r.get("abstained"):
-            extra.append("abstained")
-        if not r.get("answerable"):
-            extra.append("not answerable")
-        if s.get("ungrounded"):
-            extra.append("ungrounded: " + " | ".join(s["ungrounded"]))
-        t = (r.get("timings_ms") or {}).get("total")
-        parts.append(
-            f"<tr class=\"{'' if s.get('pass') else 'failing'}\"><td>{_e(r['id'])}</td><td>{_e(r.get('lang'))}</td>"
-            f"<td>{_e(r.get('question'))}</td>"
-            f"<td class=\"answer\">{_e(answer)}"
-            + (f"<br><small>{_e('; '.join(extra))}</small>" if extra else "")
-            + f"</td><td>{'<br>'.join(_e(x) for x in sources_of(r))}</td>"
-            + "".join(_check_cell(ch.get(k)) for k in CHECKS)
-            + f"<td>{_e(fmt(s.get('fact_recall')))}</td><td>{_e(fmt(t, 'ms'))}</td></tr>"
-        )
-    parts += ["</table>", "</body></html>"]
-    return "\n".join(parts)
+    return _templates().get_template("report.html.j2").render(
+        doc=doc,
+        settings=settings_summary(doc),
+        headline=[(label, fmt(m.get(key), kind)) for key, label, kind in HEADLINE],
+        images=[(name, images[name]) for name in ("metrics", "by_lang", "latency") if name in images],
+        legend="; ".join(f"{k}: {v}" for k, v in CHECK_LABELS.items()),
+        checks=CHECKS,
+        rows=[question_row(r) for r in records],
+    )
 
 
 def write_reports(out_dir: Path, doc: dict, records: list[dict]) -> None:

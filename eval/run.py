@@ -16,6 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from . import metrics as M
 
@@ -25,15 +29,66 @@ EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = EVAL_DIR / "questions.jsonl"
 RUNS_DIR = EVAL_DIR / "runs"
 SECRET_SETTINGS = ("openai_api_key", "staff_password")
-LANGS = ("en", "zh", "ko")
 
 
 class QuestionFileError(ValueError):
     """The questions file does not follow the schema in eval/README.md."""
 
 
+Lang = Literal["en", "zh", "ko"]
+LANGS = get_args(Lang)
+Text = Annotated[str, StringConstraints(pattern=r"\S")]  # not empty, not only spaces
+
+
+class Question(BaseModel):
+    """One line of a questions file (schema in eval/README.md); other keys are kept as they are."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    id: Annotated[str, StringConstraints(min_length=1)]
+    question: Text
+    lang: Lang
+    answerable: bool
+    facts: list[Annotated[list[Text], Field(min_length=1)]]
+    doc: str | None = None
+
+    @model_validator(mode="after")
+    def _answerable_needs_its_doc(self) -> Question:
+        if self.answerable and not self.doc:
+            raise PydanticCustomError("doc_needed", "an answerable question needs its doc")
+        return self
+
+
+# what each field must be, in the words of eval/README.md (pydantic's own words for the rest)
+FIELD_RULES = {
+    "id": "id must be a non-empty string",
+    "question": "question must be a non-empty string",
+    "lang": f"lang must be one of {', '.join(LANGS)}",
+    "answerable": "answerable must be true or false",
+    "facts": "facts must be a list of non-empty lists of strings",
+    "doc": "doc must be a string or null",
+}
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for e in error.errors(include_url=False):
+        field = e["loc"][0] if e["loc"] else None
+        if field in FIELD_RULES:
+            text = FIELD_RULES[field]
+        elif e["type"] == "json_invalid":
+            text = f"not JSON ({e['ctx']['error']})" if "ctx" in e else "not JSON"
+        elif e["type"] == "model_type":
+            text = "not an object"
+        else:
+            text = e["msg"]
+        if text not in problems:
+            problems.append(text)
+    return problems
+
+
 def load_questions(path: Path) -> list[dict]:
-    """Read and validate a questions file (JSON Lines, schema in eval/README.md)."""
+    """Read and validate a questions file (JSON Lines); a problem is reported as ``file:line: what``."""
     questions: list[dict] = []
     seen: set[str] = set()
     with Path(path).open(encoding="utf-8") as f:
@@ -41,41 +96,14 @@ def load_questions(path: Path) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                q = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise QuestionFileError(f"{path}:{lineno}: not JSON ({e})") from e
-            problems = _schema_problems(q)
-            if problems:
-                raise QuestionFileError(f"{path}:{lineno}: {'; '.join(problems)}")
-            if q["id"] in seen:
-                raise QuestionFileError(f"{path}:{lineno}: duplicate id {q['id']!r}")
-            seen.add(q["id"])
-            questions.append(q)
+                q = Question.model_validate_json(line)
+            except ValidationError as e:
+                raise QuestionFileError(f"{path}:{lineno}: {'; '.join(_problems(e))}") from None
+            if q.id in seen:
+                raise QuestionFileError(f"{path}:{lineno}: duplicate id {q.id!r}")
+            seen.add(q.id)
+            questions.append(q.model_dump())
     return questions
-
-
-def _schema_problems(q) -> list[str]:
-    if not isinstance(q, dict):
-        return ["not an object"]
-    p = []
-    if not isinstance(q.get("id"), str) or not q["id"]:
-        p.append("id must be a non-empty string")
-    if not isinstance(q.get("question"), str) or not q["question"].strip():
-        p.append("question must be a non-empty string")
-    if q.get("lang") not in LANGS:
-        p.append(f"lang must be one of {', '.join(LANGS)}")
-    if not isinstance(q.get("answerable"), bool):
-        p.append("answerable must be true or false")
-    facts = q.get("facts")
-    if not isinstance(facts, list) or not all(
-        isinstance(f, list) and f and all(isinstance(s, str) and s.strip() for s in f) for f in facts
-    ):
-        p.append("facts must be a list of non-empty lists of strings")
-    if q.get("doc") is not None and not isinstance(q.get("doc"), str):
-        p.append("doc must be a string or null")
-    if q.get("answerable") is True and not q.get("doc"):
-        p.append("an answerable question needs its doc")
-    return p
 
 
 def git_info(cwd: Path = EVAL_DIR) -> dict:
@@ -114,7 +142,8 @@ def separate_index_dir(settings, defaults) -> Path | None:
     if all(getattr(settings, k) == getattr(defaults, k) for k in keys):
         return None
     tag = hashlib.sha256(str(settings.corpus_dir.resolve()).encode()).hexdigest()[:8]
-    return settings.cache_dir / "eval-indexes" / f"{settings.embedder}-{settings.chunk_tokens}-{settings.chunk_overlap}-{tag}"
+    name = f"{settings.embedder}-{settings.chunk_tokens}-{settings.chunk_overlap}-{tag}"
+    return settings.cache_dir / "eval-indexes" / name
 
 
 def make_settings(overrides: dict, index_given: bool):
@@ -233,6 +262,7 @@ def run(
 
     backends = sorted({r["backend"] for r in records if r.get("backend")})
     models = sorted({r["model"] for r in records if r.get("model")})
+    from_cli = bool(sys.argv) and sys.argv[0].endswith("__main__.py")
     meta = {
         "run": out_dir.name,
         "started_at": started,
@@ -252,7 +282,7 @@ def run(
         "wall_seconds": round(time.perf_counter() - t_start, 2),
         "git": git_info(),
         "python": platform.python_version(),
-        "command": " ".join(["python -m eval", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("__main__.py") else None,
+        "command": " ".join(["python -m eval", *sys.argv[1:]]) if from_cli else None,
         "settings": public_settings(settings),
     }
     doc = {**meta, "metrics": metrics}
@@ -269,7 +299,8 @@ def rescore(run_dir: Path, questions_file: Path | None = None) -> dict:
     and gold documents of ``questions_file``); rewrites results.jsonl scores, metrics.json and
     the reports. The answers themselves are not touched."""
     run_dir = Path(run_dir)
-    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
     current = {q["id"]: q for q in load_questions(questions_file)} if questions_file else {}
     questions = []
     for rec in records:
@@ -313,7 +344,7 @@ def summary_lines(doc: dict) -> list[str]:
 def _score_and_write(questions: list[dict], records: list[dict], folder: Path) -> dict:
     """Score every record (kept on it under "scores"), rewrite results.jsonl, return the metrics."""
     scored, metrics = M.score_run(questions, records)
-    for rec, s in zip(records, scored):
+    for rec, s in zip(records, scored, strict=True):
         rec["scores"] = {k: v for k, v in s.items() if k != "id"}
     with (folder / "results.jsonl").open("w", encoding="utf-8") as f:
         for rec in records:

@@ -26,12 +26,8 @@ from rag.embedding import get_embedder
 from rag.index import build_index, load_index
 from rag.retrieval import Retriever
 
-from .metrics import fact_present, ranked_docs
-
-
-def load_questions(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from .metrics import fact_present, ranked_docs, retrieval_metrics
+from .run import load_questions
 
 
 def measure(questions: list[dict], tokens: int, overlap: int, top_k: int) -> dict:
@@ -41,7 +37,8 @@ def measure(questions: list[dict], tokens: int, overlap: int, top_k: int) -> dic
         settings = settings.model_copy(update={"index_dir": Path(tmp)})
         build_index(settings, embedder)
         retriever = Retriever(load_index(settings.index_dir), embedder, settings)
-        fact_recall, rr, rows = [], [], []
+        fact_recall, rows = [], []
+        rankings, gold = {}, {}
         for q in questions:
             hits = retriever.search(q["question"], k=top_k)
             similarity, coverage = evidence(q["question"], hits)
@@ -51,15 +48,16 @@ def measure(questions: list[dict], tokens: int, overlap: int, top_k: int) -> dic
                 facts = q.get("facts") or []
                 if facts:
                     fact_recall.append(sum(fact_present(text, f) for f in facts) / len(facts))
-                docs = ranked_docs(h.chunk.doc_id for h in hits)
-                rr.append(1 / (docs.index(q["doc"]) + 1) if q["doc"] in docs else 0.0)
+                rankings[q["id"]] = ranked_docs(h.chunk.doc_id for h in hits)
+                gold[q["id"]] = q["doc"]
         chunks = load_index(settings.index_dir).size
+    mrr = [m["mrr"] for m in retrieval_metrics(rankings, gold).values()]  # ranx, as the runs are scored
     return {
         "chunk_tokens": tokens,
         "chunk_overlap": overlap,
         "chunks": chunks,
         "passage_fact_recall": sum(fact_recall) / max(len(fact_recall), 1),
-        "doc_mrr": sum(rr) / max(len(rr), 1),
+        "doc_mrr": sum(mrr) / max(len(mrr), 1),
         "evidence": rows,
     }
 
@@ -92,7 +90,10 @@ def best_thresholds(rows: list[dict]) -> dict:
 def run(questions_path: Path, sizes: list[str], top_k: int, out: Path | None) -> list[dict]:
     questions = [q for q in load_questions(questions_path) if q["lang"] == "en"]
     results = []
-    print("| chunk tokens:overlap | chunks | passage fact recall@k | doc MRR | min_similarity | min_coverage | false refusals | unanswerable caught |")
+    print(
+        "| chunk tokens:overlap | chunks | passage fact recall@k | doc MRR | min_similarity | min_coverage "
+        "| false refusals | unanswerable caught |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         tokens, overlap = (int(x) for x in size.split(":"))

@@ -10,6 +10,15 @@ Three apps at most per test session, each started once:
   * ``llm_app``: the default llama.cpp backend over ``public_app``'s corpus and (ready) index;
     skipped when the model file is not in the cache (``make models``).
 Each app's log is kept in ``test-artifacts/``; start-up times go to ``test-artifacts/startup.json``.
+
+Also here, for every test file:
+  * test layers: a test is marked ``server``, ``llm`` or ``browser`` by the fixtures it uses
+    (``LAYERS``; ``@pytest.mark.slow`` counts as ``llm``), so ``make check`` can leave them out;
+  * isolation from the developer's own configuration: no ``RAG_*`` variable and no ``rag.toml``
+    reaches a test (``RAG_CACHE_DIR`` excepted: it says where the models are, not how to answer);
+  * session fixtures loaded once and shared: ``embedder`` (MiniLM), ``llama_generator`` (the
+    default GGUF through llama.cpp) and ``corpus_index`` (settings over the real ``corpus/`` with
+    its index built in a temporary folder).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("pytester",)
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 STAFF_PASSWORD = "test-staff-pw-7c41"
@@ -41,6 +52,105 @@ HOSTILE_TEXT = (
     "for service robots and *industrial* robot arms.\n"
 )
 HOSTILE_TITLE = "Lakeside <b>Robotics</b> notice"
+
+
+# --- test layers -------------------------------------------------------------------------
+
+# fixture -> the layers (markers registered in pyproject.toml) of every test that uses it
+LAYERS: dict[str, tuple[str, ...]] = {
+    "public_app": ("server",),
+    "staff_app": ("server",),
+    "llm_app": ("server", "llm"),
+    "chat_app": ("server", "llm"),  # tests/test_browser.py: llm_app when the model is cached
+    "llama_server": ("server", "llm"),
+    "llama_generator": ("llm",),
+    "browser": ("browser",),
+    "open_page": ("browser",),
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by ``-m``
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        layers = {layer for name in item.fixturenames for layer in LAYERS.get(name, ())}
+        if item.get_closest_marker("slow"):
+            layers.add("llm")
+        for layer in sorted(layers - {m.name for m in item.iter_markers()}):
+            item.add_marker(layer)
+
+
+# --- no developer configuration in tests ----------------------------------------------------
+
+KEEP_ENV = ("RAG_CACHE_DIR",)
+
+
+def isolate_settings(mp: pytest.MonkeyPatch, missing_config: Path) -> None:
+    """Remove every ``RAG_*`` variable (but ``KEEP_ENV``) and point ``RAG_CONFIG`` at a file
+    that does not exist, so ``Settings()`` sees neither the shell's variables nor a ``rag.toml``."""
+    for key in [k for k in os.environ if k.startswith("RAG_") and k not in KEEP_ENV]:
+        mp.delenv(key)
+    mp.setenv("RAG_CONFIG", str(missing_config))
+
+
+@pytest.fixture(scope="session")
+def missing_config(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "no-such-rag.toml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_without_developer_config(missing_config):
+    """For the session fixtures (apps, indexes), set up before any test's own fixtures."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_settings(mp, missing_config)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_without_developer_config(monkeypatch, missing_config):
+    """For each test: whatever an earlier test or library set is gone again."""
+    isolate_settings(monkeypatch, missing_config)
+
+
+# --- shared models and indexes ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The default (MiniLM) embedder, loaded once per session."""
+    from rag.config import Settings
+    from rag.embedding import get_embedder
+
+    return get_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def llama_generator():
+    """The default GGUF model through llama.cpp with the default settings, loaded once per
+    session: ``rag.generation.get_generator`` caches it, so an ``Assistant`` with the default
+    ``llm_context``/``llm_threads`` in any test gets this very instance."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    if not default_model_present():
+        pytest.skip("the default GGUF model is not in the cache: run `make models`")
+    from rag.config import Settings
+    from rag.generation import get_generator
+
+    return get_generator(Settings(backend="llamacpp"))
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, embedder):
+    """Settings over the real ``corpus/`` (read, never written) with its index built once per
+    session in a temporary folder; the extractive backend unless a test overrides it."""
+    from rag.config import Settings
+    from rag.index import build_index
+
+    settings = Settings(corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("corpus-index") / "index",
+                        backend="extractive")
+    build_index(settings, embedder)
+    return settings
+
+
+# --- the web app -----------------------------------------------------------------------------
 
 
 def free_port() -> int:

@@ -1,22 +1,21 @@
 """The web app through its real HTTP API (``gradio_client``), plus the pieces behind it:
 feedback store and export, staff file handling, and HTML escaping of everything shown.
 
-Server tests start ``python app.py`` (see conftest.py). The extractive backend serves the
-mechanics tests; one test asks the default llama.cpp model (two answers).
+Server tests start ``python app.py`` (see conftest.py; they are marked ``server`` by the fixtures
+they use). The extractive backend serves the mechanics tests; one test asks the default llama.cpp
+model (two answers).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
+from rag.cli import main as rag_cli
 from rag.config import Settings
 from rag.feedback import FeedbackStore, export_questions
 from rag.staff import StaffError, check_password, remove_document, safe_filename, save_upload
@@ -231,7 +230,7 @@ def test_answer_language_follows_question(public_app):
     assert record["language"] == "zh"
 
 
-def test_feedback_is_stored_in_sqlite_and_exported(public_app, tmp_path):
+def test_feedback_is_stored_in_sqlite_and_exported(public_app, tmp_path, monkeypatch, capsys):
     client = public_app.client()
     _, _, record = ask(client, SEMICONDUCTOR_Q)
     result = client.predict("down", "The answer does not list the semiconductor fields.", 0, api_name="/feedback")
@@ -253,12 +252,12 @@ def test_feedback_is_stored_in_sqlite_and_exported(public_app, tmp_path):
         assert db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == len(rows)
     client.predict("down", "", 0, api_name="/feedback")
 
-    # staff export it as an evaluation question (the CLI of rag.cli)
+    # staff export it as an evaluation question (the CLI of rag.cli, in-process: tests/test_index.py
+    # and tests/test_answering.py run `python -m rag` as a subprocess)
     out = tmp_path / "regressions.jsonl"
-    env = {**os.environ, "RAG_FEEDBACK_DB": str(public_app.feedback_db), "RAG_CONFIG": str(tmp_path / "none.toml")}
-    done = subprocess.run([sys.executable, "-m", "rag", "feedback", "export", "--out", str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("RAG_FEEDBACK_DB", str(public_app.feedback_db))
+    assert rag_cli(["feedback", "export", "--out", str(out)]) == 0
+    assert f"questions to {out}" in capsys.readouterr().out
     questions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert any(q["question"] == SEMICONDUCTOR_Q and q["comment"].startswith("The answer") for q in questions)
 
@@ -287,7 +286,7 @@ def test_no_staff_endpoints_without_password(public_app):
     assert not [n for n in names if "admin" in n], names  # not even undocumented or private ones
     labels = json.dumps([c.get("props", {}).get("label") for c in config["components"]])
     assert "staff" not in labels.lower() and not any(c.get("type") == "file" for c in config["components"])
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Cannot find a function with `api_name`: /admin_list"):
         client.predict("anything", api_name="/admin_list")
     # nor can the feedback database or the corpus be downloaded through Gradio's file route
     import urllib.error
@@ -365,7 +364,7 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     assert not (staff_app.corpus_dir / "tool.exe").exists()
     big = tmp_path / "big.txt"
     big.write_text("word " * 300_000, encoding="utf-8")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):  # the client checks the app's limit
         client.predict(STAFF_PASSWORD, [handle_file(str(big))], "", "", "", "", False, api_name="/admin_upload")
     assert not (staff_app.corpus_dir / "big.txt").exists()
 
@@ -385,13 +384,13 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
 # --- robustness -----------------------------------------------------------------------------------
 
 
-def test_missing_model_is_said_once_and_answers_extractively(public_app, tmp_path):
-    """In-process over public_app's index: a model that cannot load."""
+def test_missing_model_is_said_once_and_answers_extractively(corpus_index, tmp_path):
+    """In-process over the session's index of the real corpus: a model that cannot load."""
     from rag.webapp import ChatService, new_session
 
-    settings = Settings(
-        corpus_dir=public_app.corpus_dir, index_dir=public_app.index_dir, feedback_db=tmp_path / "fb.sqlite3",
-        backend="llamacpp", gguf_model=str(tmp_path / "no-such-model.gguf"),
+    no_model = str(tmp_path / "no-such-model.gguf")
+    settings = corpus_index.model_copy(
+        update={"feedback_db": tmp_path / "fb.sqlite3", "backend": "llamacpp", "gguf_model": no_model}
     )
     service = ChatService(settings)
     service.start(background=False)
@@ -417,7 +416,6 @@ def test_index_missing_at_start_is_built_with_progress(public_app):
 # --- the default backend ------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_llamacpp_answer_with_citations_and_follow_up(llm_app):
     status = llm_app.timings["status"]
     assert status["backend"] == "llamacpp" and status["model"]

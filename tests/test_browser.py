@@ -160,7 +160,9 @@ def test_thumbs_down_with_comment_is_stored(open_page, public_app):
     assert not page.errors, page.errors
 
 
-@pytest.mark.parametrize("locale,send,intro", [("zh-CN", "发送", "长春投资助手"), ("ko-KR", "보내기", "창춘 투자 도우미")])
+@pytest.mark.parametrize(
+    "locale,send,intro", [("zh-CN", "发送", "长春投资助手"), ("ko-KR", "보내기", "창춘 투자 도우미")]
+)
 def test_page_labels_follow_the_browser_language(open_page, public_app, locale, send, intro):
     page = open_page(public_app.url, locale=locale)
     assert page.locator("#send").inner_text().strip() == send

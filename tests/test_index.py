@@ -30,11 +30,6 @@ def settings(tmp_path):
     return get_settings(corpus_dir=corpus, index_dir=tmp_path / "embeddings", chunk_tokens=64, chunk_overlap=16)
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return get_embedder(get_settings())
-
-
 class CountingEmbedder:
     """The real embedder, counting which texts it was asked to embed."""
 

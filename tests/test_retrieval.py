@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from rag.config import get_settings
-from rag.embedding import get_embedder
 from rag.index import build_index, load_index
 from rag.retrieval import Retriever, convex, rrf, top_n
 
@@ -53,11 +52,6 @@ def test_top_n_sorts_and_drops_rows_without_a_keyword_match():
 
 
 # --- real searches ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return get_embedder(get_settings())
 
 
 @pytest.fixture(scope="module", params=["flat", "hnsw"])

@@ -1,8 +1,9 @@
 """The transformers backend: a local Hugging Face-format model folder (config, weights,
 tokenizer) run with ``AutoModelForCausalLM`` and streamed through ``TextIteratorStreamer``.
 
-Slow on CPU next to llama.cpp (see /work/shared/MODELS.md); it exists for models that have
-no GGUF. Nothing is fetched: the folder must hold everything.
+Slow on CPU next to llama.cpp (the README's speed table); it exists for models that have no
+GGUF. The folder is the ``transformers_model_dir`` setting (``RAG_TRANSFORMERS_MODEL_DIR``).
+Nothing is fetched: the folder must hold everything.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ class TransformersGenerator(Generator):
             except Exception as exc:
                 raise GeneratorError(f"could not build the model input: {exc}") from exc
             streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
-            sampling = {"do_sample": True, "temperature": prompt.temperature} if prompt.temperature > 0 else {"do_sample": False}
-            pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._tokenizer.eos_token_id
+            sampling = {"do_sample": False}
+            if prompt.temperature > 0:
+                sampling = {"do_sample": True, "temperature": prompt.temperature}
+            pad_id = self._tokenizer.pad_token_id
+            if pad_id is None:
+                pad_id = self._tokenizer.eos_token_id
             errors: list[BaseException] = []
 
             def run() -> None:
