@@ -139,6 +139,14 @@ class Event:
     answer: Answer | None = None
 
 
+@dataclass
+class Plan:
+    """What answering a question will take, decided without the language model."""
+
+    needs_model: bool  # False: the answer comes from retrieval alone (an abstention, the extractive backend)
+    reason: str  # "extractive", "abstain", "rewrite" (a follow-up or translated question) or "generate"
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None):
         self.settings = settings or get_settings()
@@ -184,6 +192,20 @@ class Assistant:
         return get_generator(self.settings, "extractive", embedder=self.retriever.embedder), notice
 
     # --- pipeline -------------------------------------------------------------------------------
+
+    def plan(self, question: str, history: list[dict] | None = None, backend: str | None = None) -> Plan:
+        """Whether answering will use the language model (cheap: a search, no model call), so a
+        server can answer the others without making them wait for the model."""
+        backend = backend or self.settings.backend
+        if backend == "extractive" or backend in self._failed:
+            return Plan(False, "extractive")
+        question = (question or "").strip()
+        if history or detect_language(question) != "en":
+            return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
+        _, similarity, coverage = self.retrieve(question, question)
+        if not question or similarity < self.settings.min_similarity or coverage < self.settings.min_coverage:
+            return Plan(False, "abstain")
+        return Plan(True, "generate")
 
     def ask(self, question: str, history: list[dict] | None = None, backend: str | None = None) -> Answer:
         answer = None

@@ -222,3 +222,13 @@ def test_cli_ask_json(fixture_settings):
     assert data["backend"] == "extractive" and not data["abstained"]
     assert {"n", "doc_id", "title", "source", "chunk_id", "text"} <= set(data["citations"][0])
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_plan_says_when_the_model_is_needed(fixture_settings):
+    llm_settings = fixture_settings.model_copy(update={"backend": "llamacpp"})
+    assistant = Assistant(llm_settings, retriever=Assistant(fixture_settings).retriever)
+    assert not assistant.plan("Who won the football World Cup in 2018?").needs_model  # the evidence gate abstains
+    assert assistant.plan("What rent subsidy does Harbour Valley Zone offer?").needs_model
+    assert assistant.plan("哈伯谷区提供什么补贴？").reason == "rewrite"
+    assert assistant.plan("and its office?", [{"role": "user", "content": "Harbour Valley?"}]).needs_model
+    assert Assistant(fixture_settings).plan("What rent subsidy does Harbour Valley Zone offer?").reason == "extractive"
