@@ -30,7 +30,7 @@ from .grounding import CITATION, CheckedSentence, check_sentence, claims, marker
 from .intent import Intent, addresses, analyse, delivers, reshape
 from .retrieval import Hit, Retriever, open_retriever
 from .translation import Translation, Translator
-from .text import detect_language, drop_cjk, keyword_tokens, split_sentences
+from .text import clean_text, detect_language, drop_cjk, keyword_tokens, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class Assistant:
         self.settings = settings or get_settings()
         self._retriever = retriever
         self._lock = threading.Lock()
-        self._failed: dict[str, str] = {}  # backend -> why it failed to load (reported once per answer)
+        # backend -> (why it failed to load, when): it is tried again after settings.llm_retry_s
+        self._failed: dict[str, tuple[str, float]] = {}
         self._meaning = None  # cross-lingual similarity for the translation check, loaded on first use
 
     # --- parts ----------------------------------------------------------------------------------
@@ -175,21 +176,31 @@ class Assistant:
         self.retriever.swap(load_index(self.settings.index_dir))
 
     def generator(self, backend: str | None = None) -> tuple[Generator, str | None]:
-        """The backend's generator, or the extractive one and a notice saying why."""
+        """The backend's generator, or the extractive one and a notice saying why.
+
+        A backend that failed to load is tried again ``llm_retry_s`` seconds later; the reason
+        (which may hold a file path or a server address) goes to the log, not to the investor.
+        """
         backend = backend or self.settings.backend
-        if backend != "extractive" and backend not in self._failed:
+        if backend != "extractive" and not self._unavailable(backend):
             try:
-                return get_generator(self.settings, backend, embedder=self.retriever.embedder), None
+                generator = get_generator(self.settings, backend, embedder=self.retriever.embedder)
+                self._failed.pop(backend, None)
+                return generator, None
             except GeneratorError as e:
-                log.warning("backend %s unavailable: %s", backend, e)
-                self._failed[backend] = str(e)
+                log.warning("backend %s unavailable (retry in %.0f s): %s", backend, self.settings.llm_retry_s, e)
+                self._failed[backend] = (str(e), time.monotonic())
         notice = None
         if backend != "extractive":
             notice = (
-                f"The language model ({backend}) is unavailable, so this answer quotes the most relevant "
-                f"sentences of the documents instead. Reason: {self._failed[backend]}"
+                "The language model is unavailable right now, so this answer quotes the most relevant "
+                "sentences of the documents instead."
             )
         return get_generator(self.settings, "extractive", embedder=self.retriever.embedder), notice
+
+    def _unavailable(self, backend: str) -> bool:
+        failed = self._failed.get(backend)
+        return failed is not None and time.monotonic() - failed[1] < self.settings.llm_retry_s
 
     # --- pipeline -------------------------------------------------------------------------------
 
@@ -197,9 +208,9 @@ class Assistant:
         """Whether answering will use the language model (cheap: a search, no model call), so a
         server can answer the others without making them wait for the model."""
         backend = backend or self.settings.backend
-        if backend == "extractive" or backend in self._failed:
+        if backend == "extractive" or self._unavailable(backend):
             return Plan(False, "extractive")
-        question = (question or "").strip()
+        question = clean_text(question)[: self.settings.max_question_chars]
         if history or detect_language(question) != "en":
             return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
         _, similarity, coverage = self.retrieve(question, question)
@@ -220,7 +231,7 @@ class Assistant:
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         s = self.settings
-        question = (question or "").strip()
+        question = clean_text(question)[: s.max_question_chars]
         lang = detect_language(question)
         generator, notice = self.generator(backend)
         answer = Answer(question=question, backend=generator.name, model=generator.model, language=lang)
@@ -242,21 +253,23 @@ class Assistant:
         # 4. generate in the passages' language, 5. verify sentence by sentence as the text streams in
         # the model sees each passage under its document title, so the check does too
         draft_lang = passages_language(hits, lang)
+        prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
         verifier = Verifier([f"{h.chunk.title}\n{h.chunk.text}" for h in hits], question,
                             analyse(question, answer.standalone_question), answer.standalone_question)
         answer.intent = verifier.intent
-        prompt = self.build_prompt(question, answer.standalone_question, hits, draft_lang)
         t_gen = time.perf_counter()
         try:
             yield from self._shown(verifier.stream(generator.stream(prompt)), answer, generator, draft_lang)
         except GeneratorError as e:
             log.warning("generation failed on %s: %s", generator.name, e)
             if not verifier.shown and generator.name != "extractive":
-                self._failed[generator.name] = str(e)
-                fallback, note = self.generator(generator.name)
-                answer.notices.append(note or "")
+                # this answer only: the next question tries the model again
+                fallback = get_generator(self.settings, "extractive", embedder=self.retriever.embedder)
+                note = ("The language model failed on this question, so this answer quotes the most relevant "
+                        "sentences of the documents instead.")
+                answer.notices.append(note)
                 answer.backend, answer.model = fallback.name, fallback.model
-                yield Event("notice", note or "")
+                yield Event("notice", note)
                 yield from self._shown(verifier.stream(fallback.stream(prompt)), answer, fallback, draft_lang)
         answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
         answer.removed = verifier.removed
@@ -361,10 +374,32 @@ class Assistant:
         # keep the original words too: BM25 still matches names the rewrite may have dropped
         return rewritten if lang != "en" or not turns else f"{rewritten} {question}"
 
+    def fit_prompt(self, question: str, standalone: str, hits: list[Hit], lang: str, generator: Generator
+                   ) -> tuple[Prompt, list[Hit]]:
+        """The prompt, made to fit the model's context with room for the answer: a long question
+        is cut first, then the weakest passages are left out (they are not cited then either)."""
+        budget = self.settings.llm_context - self.settings.max_new_tokens - 64  # chat template and margin
+
+        def size(p: Prompt) -> int:
+            return sum(generator.count_tokens(m["content"]) + 8 for m in p.messages)
+
+        prompt = self.build_prompt(question, standalone, hits, lang)
+        if size(prompt) <= budget:
+            return prompt, hits
+        question, standalone = _cut(question, 600), _cut(standalone, 300)
+        prompt = self.build_prompt(question, standalone, hits, lang)
+        while size(prompt) > budget and len(hits) > 1:
+            hits = hits[:-1]
+            prompt = self.build_prompt(question, standalone, hits, lang)
+        log.info("prompt cut to fit %d tokens: %d passages", budget, len(hits))
+        return prompt, hits
+
     def build_prompt(self, question: str, standalone: str, hits: list[Hit], lang: str) -> Prompt:
         s = self.settings
         blocks = "\n\n".join(f"[{i}] ({h.chunk.title})\n{h.chunk.text}" for i, h in enumerate(hits, start=1))
-        asked = question if standalone == question else f"{question}\n(Meaning: {standalone})"
+        # a follow-up's search query ends with the question itself (for BM25); say it once
+        meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
+        asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
         own = language(lang)
         user = (
             f"Passages:\n{blocks}\n\n{RULES.format(language=own.name, sentences=4)}\n\n"
@@ -379,6 +414,10 @@ class Assistant:
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
         )
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"
 
 
 def passages_language(hits: list[Hit], fallback: str) -> str:

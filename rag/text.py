@@ -85,6 +85,28 @@ def keyword_tokens(text: str) -> list[str]:
     return out
 
 
+# invisible characters that carry no meaning in a question but count as characters and tokens:
+# format characters (zero-width, bidi controls, tags), variation selectors, private use, unassigned
+_VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+
+def clean_text(text: str) -> str:
+    """Text as typed, without control, format, private-use and unassigned characters or
+    variation selectors; whitespace runs collapsed to one space. A question padded with
+    hundreds of invisible characters becomes the question itself."""
+    import unicodedata
+
+    text = _VARIATION.sub("", text or "")
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            kept.append(" ")  # line breaks and tabs separate words
+        elif category not in ("Cf", "Co", "Cn", "Cs"):
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
 def drop_cjk(text: str) -> str:
     """The text without its Chinese and Korean characters, whitespace collapsed."""
     return " ".join(_CJK_RUN.sub(" ", text).split())

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import rag.generation
+
 from rag.answering import Assistant, english_query
 from rag.config import get_settings
-from rag.generation.base import Generator
+from rag.generation.base import Generator, GeneratorError
 from rag.models import model_path
 
 from .fixtures import write_text_docs
@@ -232,3 +234,88 @@ def test_plan_says_when_the_model_is_needed(fixture_settings):
     assert assistant.plan("哈伯谷区提供什么补贴？").reason == "rewrite"
     assert assistant.plan("and its office?", [{"role": "user", "content": "Harbour Valley?"}]).needs_model
     assert Assistant(fixture_settings).plan("What rent subsidy does Harbour Valley Zone offer?").reason == "extractive"
+
+
+# --- hostile input and failing models (issue: one question must not switch the model off) ----
+
+
+class Failing(Generator):
+    """A model that fails on every generation (a context overflow, a server timeout)."""
+
+    name, model = "llamacpp", "failing"
+
+    def __init__(self):
+        self.calls = 0
+
+    def stream(self, prompt):
+        self.calls += 1
+        raise GeneratorError("Requested tokens (4406) exceed context window of 4096")
+        yield ""
+
+
+def test_invisible_padding_is_dropped_from_the_question(extractive):
+    padded = "What rent subsidy does Harbour Valley Zone offer?" + "\U000e0100" * 900 + "\u200b\u202e"
+    answer = extractive.ask(padded)
+    assert answer.question == "What rent subsidy does Harbour Valley Zone offer?"
+    assert not answer.abstained and "30 percent" in answer.answer
+
+
+def test_a_generation_failure_falls_back_for_that_answer_only(fixture_settings, monkeypatch):
+    assistant = Assistant(fixture_settings.model_copy(update={"backend": "llamacpp"}),
+                          retriever=Assistant(fixture_settings).retriever)
+    failing = Failing()
+    real = rag.generation.get_generator
+    monkeypatch.setattr("rag.answering.get_generator", lambda settings, backend=None, embedder=None: (
+        failing if backend == "llamacpp" else real(settings, backend, embedder)))
+    first = assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    assert first.backend == "extractive" and "30 percent" in first.answer
+    assert first.notices and "failed on this question" in first.notices[0]
+    assert "4096" not in " ".join(first.notices)  # the internal reason is logged, not shown
+    assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    assert failing.calls == 2  # the second question tried the model again
+
+
+def test_a_load_failure_is_retried_after_a_while(fixture_settings, monkeypatch, tmp_path):
+    settings = fixture_settings.model_copy(
+        update={"backend": "llamacpp", "gguf_model": str(tmp_path / "absent.gguf"), "llm_retry_s": 0.0})
+    assistant = Assistant(settings, retriever=Assistant(fixture_settings).retriever)
+    tries = []
+    real = rag.generation.get_generator
+
+    def counting(s, backend=None, embedder=None):
+        if backend == "llamacpp":
+            tries.append(1)
+        return real(s, backend, embedder)
+
+    monkeypatch.setattr("rag.answering.get_generator", counting)
+    assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    assert len(tries) == 2  # retry interval 0: tried again
+    assistant.settings = settings.model_copy(update={"llm_retry_s": 3600.0})
+    assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    assert len(tries) == 2  # within the interval: not tried, the notice says it is unavailable
+
+
+class Counting(Generator):
+    """Records each prompt's size as a tiny-context model would see it."""
+
+    name, model = "llamacpp", "counting"
+
+    def __init__(self):
+        self.prompts = []
+
+    def stream(self, prompt):
+        self.prompts.append(prompt)
+        yield "Harbour Valley Zone offers a rent subsidy of 30 percent [1]."
+
+
+def test_a_long_question_is_fitted_to_the_context(fixture_settings, monkeypatch):
+    settings = fixture_settings.model_copy(update={"backend": "llamacpp", "llm_context": 1100, "max_new_tokens": 100})
+    assistant = Assistant(settings, retriever=Assistant(fixture_settings).retriever)
+    model = Counting()
+    monkeypatch.setattr(assistant, "generator", lambda backend=None: (model, None))
+    long = "What rent subsidy does Harbour Valley Zone offer? " + "Please explain in detail. " * 150
+    answer = assistant.ask(long[:5000])
+    prompt = model.prompts[-1]
+    assert sum(model.count_tokens(m["content"]) + 8 for m in prompt.messages) <= 1100 - 100 - 64
+    assert not answer.abstained and "30 percent" in answer.answer

@@ -37,3 +37,9 @@ class Generator(ABC):
 
     def generate(self, prompt: Prompt) -> str:
         return "".join(self.stream(prompt))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the model's vocabulary. This default over-counts on purpose (a
+        token per 3 bytes of UTF-8: about 4 characters of English, 1 Chinese or Korean
+        character); backends that know their tokenizer override it."""
+        return len(text.encode("utf-8")) // 3 + 1

@@ -31,6 +31,9 @@ class LlamaCppGenerator(Generator):
         self.model = model_path.stem
         self._lock = threading.Lock()
 
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def stream(self, prompt: Prompt) -> Iterator[str]:
         with self._lock:
             try:
