@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import prompts
 from .generation.base import Generator, GeneratorError, Prompt
 from .grounding import CITATION, NEGATIONS, cited_numbers, claims, iso_dates
 from .languages import language, terms_in
@@ -33,13 +34,6 @@ log = logging.getLogger(__name__)
 
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH_WORD = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.I)
-
-PROMPT = """Translate the sentence into {target}. Keep every citation marker such as [1] exactly where it is, keep every number, and keep people's and companies' names in Latin letters exactly as written.{terms}
-Output only the translation.
-
-Sentence: {sentence}
-{target}:"""
-
 
 @dataclass
 class Translation:
@@ -159,7 +153,7 @@ class Translator:
             for term in terms_in(sentence, source_lang) if target in term.forms
         ]
         hint = ("\nUse these translations: " + "; ".join(terms) + ".") if terms else ""
-        text = PROMPT.format(target=language(target).name, terms=hint, sentence=sentence)
+        text = prompts.render("translate", target=language(target).name, terms=hint, sentence=sentence)
         return Prompt(messages=[{"role": "user", "content": text}], question=sentence, max_tokens=200, temperature=0.0)
 
     def translate(self, sentence: str, target: str) -> Translation:
