@@ -9,10 +9,11 @@ import os
 import sys
 from pathlib import Path
 
+from rag.generation import BACKENDS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-BACKENDS = ["llamacpp", "openai", "transformers", "extractive"]
 
 
 def _overrides(args) -> dict:

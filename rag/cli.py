@@ -10,6 +10,7 @@ import logging
 import sys
 
 from .config import get_settings
+from .generation import BACKENDS
 
 
 def _print_json(obj) -> None:
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ask", help="answer a question from the documents, with citations")
     sp.add_argument("question")
-    sp.add_argument("--backend", choices=["llamacpp", "openai", "transformers", "extractive"], default=None)
+    sp.add_argument("--backend", choices=BACKENDS, default=None)
     common(sp)
     sp.set_defaults(func=cmd_ask)
 

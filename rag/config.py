@@ -21,7 +21,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 # Offline world: libraries must never try a model hub.
@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
     # --- generation --------------------------------------------------------
-    backend: Literal["llamacpp", "openai", "transformers", "extractive"] = "llamacpp"
+    backend: str = Field("llamacpp", description="Generator backend: a name in rag.generation.REGISTRY.")
     gguf_model: str = Field("qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file.")
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=1_048_576)
@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     staff_lockout_s: float = Field(900.0, gt=0, description="Window of counted failures, and the lockout length.")
 
     _staff_disabled_reason: str | None = PrivateAttr(None)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from .generation import BACKENDS  # the one list of backends
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKENDS)}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -51,7 +51,7 @@ def test_ask_abstention_prints_related_reading(built, capsys):
 
 def test_ask_answer_prints_sources(built, capsys):
     corpus, index = built
-    code = main(["ask", "Which zone focuses on marine robotics and offshore wind turbines?", "--backend",
+    code = main(["ask", "What do companies in Harbour Valley Zone focus on?", "--backend",
                  "extractive", "--corpus", str(corpus), "--index", str(index)])
     out = capsys.readouterr().out
     assert code == 0

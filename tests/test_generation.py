@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import BACKENDS, get_generator  # noqa: E402
-from rag.generation.base import GeneratorError, Prompt  # noqa: E402
+from rag.generation.base import Generator, GeneratorError, Prompt  # noqa: E402
 from rag.generation.extractive import ExtractiveGenerator  # noqa: E402
 
 # --- shared prompt -----------------------------------------------------------------------
@@ -364,3 +364,22 @@ def test_unknown_backend_raises():
     assert set(BACKENDS) == {"llamacpp", "openai", "transformers", "extractive"}
     with pytest.raises(GeneratorError, match="unknown backend"):
         get_generator(Settings(), backend="nope")
+
+
+def test_a_backend_is_one_registry_entry(monkeypatch):
+    """Adding a backend is one factory in rag.generation's registry: settings accept it and the
+    factory builds it; an unknown name is refused with the list of known ones."""
+    from rag import generation
+
+    class Echo(Generator):
+        name, model = "echo", "none"
+
+        def stream(self, prompt):
+            yield prompt.question
+
+    monkeypatch.setitem(generation.REGISTRY, "echo", lambda settings, embedder=None: Echo())
+    monkeypatch.setattr(generation, "BACKENDS", tuple(generation.REGISTRY))
+    settings = Settings(backend="echo")
+    assert get_generator(settings).generate(Prompt(messages=[], question="hi")) == "hi"
+    with pytest.raises(ValueError, match="choose one of"):
+        Settings(backend="no-such-backend")
