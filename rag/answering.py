@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import prompts
+from .cache import AnswerCache
 from .config import Settings, get_settings
 from .generation import get_generator
 from .generation.base import Generator, GeneratorError, Prompt
@@ -81,6 +82,7 @@ class Answer:
     source_answer: str = ""  # the verified answer as drafted, in the passages' language
     source_language: str = ""  # that language, when it is not the question's (the answer is translated)
     translations: list[Translation] = field(default_factory=list)  # per sentence, when translated
+    cached: bool = False  # the stored answer to the same question (same index and settings), not a new run
     timings_ms: dict[str, float] = field(default_factory=lambda: {"retrieve": 0.0, "generate": 0.0, "total": 0.0})
 
     def to_json(self) -> dict:
@@ -106,6 +108,7 @@ class Answer:
             "source_answer": self.source_answer,
             "source_language": self.source_language,
             "translations": [t.to_json() for t in self.translations],
+            "cached": self.cached,
         }
 
 
@@ -123,7 +126,7 @@ class Plan:
     """What answering a question will take, decided without the language model."""
 
     needs_model: bool  # False: the answer comes from retrieval alone (an abstention, the extractive backend)
-    reason: str  # "extractive", "abstain", "rewrite" (a follow-up or translated question) or "generate"
+    reason: str  # "extractive", "cached", "abstain", "rewrite" (a follow-up or translated question), "generate"
 
 
 class Assistant:
@@ -134,6 +137,7 @@ class Assistant:
         # backend -> (why it failed to load, when): it is tried again after settings.llm_retry_s
         self._failed: dict[str, tuple[str, float]] = {}
         self._meaning = None  # cross-lingual similarity for the translation check, loaded on first use
+        self.cache = AnswerCache(self.settings.answer_cache_size)
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -177,6 +181,11 @@ class Assistant:
             )
         return get_generator(self.settings, "extractive", embedder=self.retriever.embedder), notice
 
+    def _cache_key(self, question: str, backend: str | None) -> tuple:
+        index = self.retriever.index
+        return self.cache.key(question, index.path.name if index.path else "", self.settings,
+                              backend or self.settings.backend)
+
     def _unavailable(self, backend: str) -> bool:
         failed = self._failed.get(backend)
         return failed is not None and time.monotonic() - failed[1] < self.settings.llm_retry_s
@@ -187,9 +196,11 @@ class Assistant:
         """Whether answering will use the language model (cheap: a search, no model call), so a
         server can answer the others without making them wait for the model."""
         backend = backend or self.settings.backend
+        question = clean_text(question)[: self.settings.max_question_chars]
+        if not history and self._cache_key(question, backend) in self.cache:
+            return Plan(False, "cached")
         if backend == "extractive" or self._unavailable(backend):
             return Plan(False, "extractive")
-        question = clean_text(question)[: self.settings.max_question_chars]
         if history or detect_language(question) != "en":
             return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
         _, similarity, coverage = self.retrieve(question, question)
@@ -212,6 +223,15 @@ class Assistant:
         s = self.settings
         question = clean_text(question)[: s.max_question_chars]
         lang = detect_language(question)
+        # 0. asked before, of this index with these settings: the stored verified answer
+        key = None if history else self._cache_key(question, backend or s.backend)
+        cached = self.cache.get(key) if key else None
+        if cached is not None:
+            cached.cached = True
+            cached.timings_ms = {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}
+            yield Event("delta", cached.answer)
+            yield Event("final", answer=cached)
+            return
         generator, notice = self.generator(backend)
         answer = Answer(question=question, backend=generator.name, model=generator.model, language=lang)
         if notice:
@@ -262,6 +282,8 @@ class Assistant:
         answer.answer = _joined([t.text for t in answer.translations]) if answer.translations else answer.source_answer
         answer.citations = _citations(kept, hits)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+        if key and not answer.notices and answer.backend == (backend or s.backend):
+            self.cache.put(key, answer)
         yield Event("final", answer=answer)
 
     def _shown(self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str

@@ -319,3 +319,33 @@ def test_a_long_question_is_fitted_to_the_context(fixture_settings, monkeypatch)
     prompt = model.prompts[-1]
     assert sum(model.count_tokens(m["content"]) + 8 for m in prompt.messages) <= 1100 - 100 - 64
     assert not answer.abstained and "30 percent" in answer.answer
+
+
+# --- the answer cache --------------------------------------------------------------------------
+
+
+def test_a_repeated_question_gets_the_stored_answer_until_the_index_changes(fixture_settings, tmp_path):
+    import shutil
+
+    from rag.index import build_index
+
+    settings = fixture_settings.model_copy(update={"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"})
+    shutil.copytree(fixture_settings.corpus_dir, settings.corpus_dir)
+    assistant = Assistant(settings)
+    first = assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
+    again = assistant.ask("  what rent subsidy does harbour valley zone offer  ")
+    assert not first.cached and again.cached
+    assert again.answer == first.answer and [c.chunk_id for c in again.citations] == [c.chunk_id for c in first.citations]
+    assert assistant.plan("What rent subsidy does Harbour Valley Zone offer?").reason == "cached"
+    # a follow-up is never served from the cache
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    assert not assistant.ask("What rent subsidy does Harbour Valley Zone offer?", history=history).cached
+    # a re-index (a new index version) invalidates it
+    (settings.corpus_dir / "extra.txt").write_text("Lake Park offers free parking for electric buses.", encoding="utf-8")
+    build_index(settings, assistant.retriever.embedder)
+    assistant.reload_index()
+    assert not assistant.ask("What rent subsidy does Harbour Valley Zone offer?").cached
+    # other settings: another key
+    other = Assistant(settings.model_copy(update={"top_k": 2}), retriever=assistant.retriever)
+    other.cache = assistant.cache
+    assert not other.ask("What rent subsidy does Harbour Valley Zone offer?").cached
