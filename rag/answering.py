@@ -1,16 +1,23 @@
 """Answering: the pipeline the chat, the CLI and the evaluation share.
 
 ``Assistant.ask_stream(question, history)`` reads top to bottom:
+  0. cached: a first question asked before of the same index and settings (rag.cache);
   1. standalone question: a follow-up or a non-English question is rewritten by the LLM into
      a standalone English search query (the documents are English);
   2. retrieve passages (hybrid search), for a translated question also as asked;
-  3. abstain if the best passage is too far from the question (``min_similarity``);
-  4. prompt the generator with numbered passages and the grounding rules in the user turn;
-  5. check each generated sentence against the passages it cites (rag.grounding) before it
-     is shown: sentences stream out one by one, only once verified;
-  6. abstain if nothing supported is left.
-A generator that fails to load or to generate is replaced by the extractive backend, with a
-notice saying so.
+  3. abstain if the best passage is too far from the question (``min_similarity``) or lacks
+     its keywords (``min_coverage``);
+  4. prompt the generator in the passages' language, with numbered passages and the grounding
+     rules in the user turn (rag.prompts), fitted to the model's context;
+  5. check each generated sentence (``Verifier``): reshaped to the question (rag.intent),
+     grounded in the passages it cites (rag.grounding), addressing the question's focus; held
+     back until one gives what a figure/who/where question asks for; sentences stream out one
+     by one, only once verified;
+  6. a Chinese or Korean question over English passages: each verified sentence translated and
+     checked (rag.translation), else shown as verified with a note;
+  7. abstain if nothing supported, or nothing that answers what was asked, is left.
+A generator that fails to load is replaced by the extractive backend (retried after
+``llm_retry_s``), one that fails on a question for that answer only, with a notice saying so.
 """
 
 from __future__ import annotations
@@ -249,7 +256,8 @@ class Assistant:
             yield from self._abstain(answer, hits, t0)
             return
 
-        # 4. generate in the passages' language, 5. verify sentence by sentence as the text streams in
+        # 4. generate in the passages' language, 5. verify sentence by sentence as the text streams in,
+        # 6. translate each verified sentence when the question is in another language
         # the model sees each passage under its document title, so the check does too
         draft_lang = passages_language(hits, lang)
         prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
@@ -273,7 +281,7 @@ class Assistant:
         answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
         answer.removed = verifier.removed
 
-        # 6. nothing supported, or not what was asked for: abstain
+        # 7. nothing supported, or not what was asked for: abstain
         kept = verifier.answer()
         if not kept:
             yield from self._abstain(answer, hits, t0)
