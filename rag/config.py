@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 # Offline world: libraries must never try a model hub.
@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Per-user cache (downloaded models).")
 
     # --- embedding ---------------------------------------------------------
-    embedder: Literal["minilm", "use-multilingual"] = Field("minilm", description="Embedding backend.")
+    embedder: str = Field("minilm", description="Embedding backend: a name in rag.embedding.EMBEDDERS.")
     embed_batch_size: int = 32
     embed_threads: int = 2
 
@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     feedback_db: Path = Field(PROJECT_ROOT / "feedback.sqlite3")
     upload_max_mb: int = 20
     staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, name: str) -> str:
+        from .embedding import check_embedder_name  # the registry is the one list of names
+
+        return check_embedder_name(name)
 
     @classmethod
     def settings_customise_sources(
