@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install models index browser clean-index bench eval
+.PHONY: run test install models index browser clean-index bench bench-quick eval
 
 run: install models index
 	$(PY) app.py
@@ -35,6 +35,13 @@ index: install
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser:
 	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy) || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
+
+# The speed benchmark (benchmarks/bench.py, docs/benchmarks.md): one table, JSON in benchmarks/results/.
+bench: install models
+	$(PY) benchmarks/bench.py
+
+bench-quick: install models
+	$(PY) benchmarks/bench.py --quick
 
 clean-index:
 	rm -rf embeddings/current embeddings/v-*
