@@ -220,7 +220,7 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     clock = StreamClock(generator)
     assistant.generator = lambda name=None: (generator, None)  # this one instance, wrapped, for every question
     assistant.ask("warm up: which zones are there?", backend=backend)
-    first, full, bare_first, bare_full, prefill, decode, overhead, pieces = [], [], [], [], [], [], [], []
+    runs: list[dict] = []  # one per answered question, seconds
     abstained = 0
     for q in corpus_questions(cfg.questions):
         clock.cold()
@@ -235,61 +235,41 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
         if answer is None or answer.abstained or not clock.times:
             abstained += 1  # abstained before or after generating: no like-for-like replay
             continue
-        bare_total, bare_times = clock.replay()
-        first.append(t_first)
-        full.append(total)
-        bare_first.append(bare_times[min(n_first, len(bare_times)) - 1])
-        bare_full.append(bare_total)
-        prefill.append(bare_times[0])
-        decode.append(bare_total - bare_times[0])
-        overhead.append(100 * (total - bare_total) / bare_total)
-        pieces.append(len(bare_times))
+        pieces = [t - t0 for t in clock.times]
+        bare_total, bare = clock.replay()
+        runs.append({
+            "question": q, "pieces": len(pieces), "bare_pieces": len(bare),
+            "first": t_first, "full": total, "bare_first": bare[min(n_first, len(bare)) - 1], "bare_full": bare_total,
+            "overhead_pct": 100 * (total - bare_total) / bare_total,
+            "retrieve": answer.timings_ms["retrieve"] / 1000,
+            "prefill": pieces[0], "bare_prefill": bare[0],
+            "decode": pieces[-1] - pieces[0], "bare_decode": bare[-1] - bare[0],
+            "tail": total - pieces[-1],
+        })  # fmt: skip
     model = f"{generator.name} ({generator.model})"
+
+    def stat(name, key, unit, note="", base=None, base_name=""):
+        values = [r[key] for r in runs]
+        basev = [r[base] for r in runs] if base else []
+        return row(name, statistics.median(values) if runs else None, unit, p95=pct(values, 95),
+                   baseline=statistics.median(basev) if basev else None, baseline_p95=pct(basev, 95) if base else None,
+                   baseline_name=base_name, note=note)  # fmt: skip
+
     rows = [
-        row(
-            "answer_first_sentence_s",
-            statistics.median(first) if first else None,
-            "s",
-            p95=pct(first, 95),
-            baseline=statistics.median(bare_first) if first else None,
-            baseline_p95=pct(bare_first, 95),
-            baseline_name="bare model, same prompt, to the same token",
-            note=model,
-        ),
-        row(
-            "answer_full_s",
-            statistics.median(full) if full else None,
-            "s",
-            p95=pct(full, 95),
-            baseline=statistics.median(bare_full) if full else None,
-            baseline_p95=pct(bare_full, 95),
-            baseline_name="bare model prefill + decode of the same tokens",
-            note=model,
-        ),
-        row(
-            "pipeline_overhead_pct",
-            statistics.median(overhead) if overhead else None,
-            "%",
-            p95=pct(overhead, 95),
-            note="(pipeline - bare) / bare, full answer, per question",
-        ),
-        row(
-            "bare_prefill_s",
-            statistics.median(prefill) if prefill else None,
-            "s",
-            p95=pct(prefill, 95),
-            note="time to the first token: reading the prompt",
-        ),
-        row(
-            "bare_decode_s",
-            statistics.median(decode) if decode else None,
-            "s",
-            p95=pct(decode, 95),
-            note=f"writing the rest; median {statistics.median(pieces) if pieces else 0:.0f} pieces per answer",
-        ),
+        stat("answer_first_sentence_s", "first", "s", model, "bare_first", "bare model, same prompt, to the same token"),
+        stat("answer_full_s", "full", "s", model, "bare_full", "bare model prefill + decode of the same tokens"),
+        stat("pipeline_overhead_pct", "overhead_pct", "%", "(pipeline - bare) / bare, full answer, per question"),
+        stat("answer_prefill_s", "prefill", "s", "question to the first piece: retrieval, prompt, prompt reading",
+             "bare_prefill", "bare model: time to its first piece"),
+        stat("answer_retrieve_s", "retrieve", "s", "of which retrieval (Answer.timings_ms)"),
+        stat("answer_decode_s", "decode", "s",
+             f"first to last piece, median {statistics.median(r['pieces'] for r in runs) if runs else 0:.0f} pieces; "
+             "the pipeline reads each piece between two tokens", "bare_decode", "bare model, first to last piece"),
+        stat("answer_tail_s", "tail", "s", "last piece to the final answer (checking the last sentence)"),
         row("cached_answer_ms", None, "ms", note="NOT MEASURED: the answer cache is the lead's; fill in"),
-    ]
-    info = {"answered": len(full), "abstained": abstained, "model": model, "cold_prompts": "llama.cpp reset()"}
+    ]  # fmt: skip
+    info = {"answered": len(runs), "abstained": abstained, "model": model, "cold_prompts": "llama.cpp reset()",
+            "questions": runs}  # fmt: skip
     return rows, info
 
 
@@ -526,7 +506,10 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings) -> dict:
+PARTS = ("answers", "build", "retrieval", "langchain", "app")
+
+
+def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings, skip: tuple[str, ...] = ()) -> dict:
     import faiss
     import torch
 
@@ -541,14 +524,17 @@ def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings) -> dic
         shutil.copytree(ROOT / "corpus", corpus)  # a copy: the app's start-up must not touch corpus/
 
         def step(label, fn, *args):
+            if label in skip:
+                return []
             t = time.perf_counter()
             print(f"[bench] {label} ...", file=sys.stderr, flush=True)
             result = fn(*args)
             seconds[label] = round(time.perf_counter() - t, 1)
             return result
 
-        answer_rows, answer_info = step("answers", bench_answers, cfg, settings, corpus, tmp)
+        answer_rows, answer_info = step("answers", bench_answers, cfg, settings, corpus, tmp) or ([], {})
         items = write_wiki_corpus(wiki_file(settings, wiki), cfg.wiki_docs, tmp / "wiki")
+        # the build's index is the real part of the retrieval indexes and LangChain's corpus: always run
         build_row, index, vectors, texts, ours_build_s = step("index build", bench_build, settings, tmp / "wiki", tmp)
         queries = wiki_queries(items, cfg.queries)
         retrieval_rows = step("retrieval", bench_retrieval, cfg, settings, index, vectors, queries)
@@ -562,6 +548,7 @@ def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings) -> dic
         "config": cfg.__dict__ | {"sizes": list(cfg.sizes)},
         "embedder": settings.embedder,
         "answers": answer_info,
+        "skipped": list(skip),
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_start": [round(x, 2) for x in load_start],
@@ -591,15 +578,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="folder for the JSON result")
     ap.add_argument("--wiki", default=None, help="summaries_en-us.json to use instead of the cached wheel's")
     ap.add_argument("--embedder", default=None, help="embedder registry name (default: the configured one)")
+    ap.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=[p for p in PARTS if p != "build"],
+        help="leave parts out (e.g. the LLM ones, to compare embedders)",
+    )
     args = ap.parse_args(argv)
     cfg = CONFIGS[args.config or "full"]
     settings = get_settings(embedder=args.embedder)
-    r = run(cfg, Path(args.out), args.wiki, settings)
+    r = run(cfg, Path(args.out), args.wiki, settings, tuple(args.skip))
     m = r["machine"]
-    print(
-        f"speed benchmark ({cfg.name}), embedder {r['embedder']}, answers by {r['answers']['model']} "
-        f"({r['answers']['answered']} answered, {r['answers']['abstained']} abstained; cold prompts)"
+    a = r["answers"]
+    answers = (
+        f"answers by {a['model']} ({a['answered']} answered, {a['abstained']} abstained; cold prompts)" if a else ""
     )
+    print(f"speed benchmark ({cfg.name}), embedder {r['embedder']}, {answers or 'answers skipped'}")
     print(
         f"machine: {m['cpus']} CPUs, load average {m['load_average_start']} at start, "
         f"{m['load_average_end']} at end; {r['seconds']['total']:.0f} s in all {r['seconds']}"

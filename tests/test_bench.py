@@ -48,7 +48,8 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     rows = {r["name"]: r for r in result["rows"]}
     sizes = result["config"]["sizes"]
     expected = {
-        "answer_first_sentence_s", "answer_full_s", "pipeline_overhead_pct", "bare_prefill_s", "bare_decode_s",
+        "answer_first_sentence_s", "answer_full_s", "pipeline_overhead_pct", "answer_prefill_s", "answer_retrieve_s",
+        "answer_decode_s", "answer_tail_s",
         "cached_answer_ms", "index_build_chunks_per_s", "langchain_build_ratio", "langchain_query_ratio",
         "app_ready_s", "app_peak_rss_gb",
         *(f"retrieval_{step}_ms@{n}" for n in sizes for step in ("embed", "dense", "bm25", "fusion", "total")),
@@ -59,7 +60,14 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
             assert r["value"] is None and "NOT MEASURED" in r["note"]
             continue
         assert isinstance(r["value"], float) and math.isfinite(r["value"]) and r["value"] >= 0, name
-    for name in ("answer_first_sentence_s", "answer_full_s", "index_build_chunks_per_s", "app_ready_s"):
+    baselined = (
+        "answer_first_sentence_s",
+        "answer_full_s",
+        "answer_prefill_s",
+        "index_build_chunks_per_s",
+        "app_ready_s",
+    )
+    for name in baselined:
         assert isinstance(rows[name]["baseline"], float) and rows[name]["baseline"] > 0, name  # beside its baseline
     assert result["answers"]["answered"] == 3 and result["answers"]["model"].startswith("extractive")
     assert "perturbed copies" in rows[f"retrieval_total_ms@{sizes[-1]}"]["note"]
