@@ -70,7 +70,7 @@ class Config:
 
 CONFIGS = {
     "full": Config("full", questions=10, backend=None, wiki_docs=2500, sizes=(1_000, 10_000, 100_000), queries=200),
-    "quick": Config("quick", questions=3, backend=None, wiki_docs=300, sizes=(1_000, 10_000), queries=50),
+    "quick": Config("quick", questions=3, backend=None, wiki_docs=200, sizes=(1_000, 10_000), queries=50),
     "smoke": Config("smoke", questions=3, backend="extractive", wiki_docs=30, sizes=(200, 1_000), queries=20),
 }
 
@@ -578,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="folder for the JSON result")
     ap.add_argument("--wiki", default=None, help="summaries_en-us.json to use instead of the cached wheel's")
     ap.add_argument("--embedder", default=None, help="embedder registry name (default: the configured one)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="retrieval index sizes (chunks)")
+    ap.add_argument("--wiki-docs", type=int, default=None, help="summaries indexed for real")
     ap.add_argument(
         "--skip",
         nargs="+",
@@ -587,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     cfg = CONFIGS[args.config or "full"]
+    if args.sizes or args.wiki_docs:
+        cfg = replace(cfg, sizes=tuple(args.sizes or cfg.sizes), wiki_docs=args.wiki_docs or cfg.wiki_docs)
     settings = get_settings(embedder=args.embedder)
     r = run(cfg, Path(args.out), args.wiki, settings, tuple(args.skip))
     m = r["machine"]
