@@ -225,8 +225,9 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     for q in corpus_questions(cfg.questions):
         clock.cold()
         t0 = time.perf_counter()
-        t_first, n_first, answer = None, 0, None
+        t_first, n_first, answer, shown = None, 0, None, 0
         for event in assistant.ask_stream(q, backend=backend):
+            shown += event.kind == "delta"
             if event.kind == "delta" and t_first is None:
                 t_first, n_first = time.perf_counter() - t0, len(clock.times)
             if event.kind == "final":
@@ -245,6 +246,8 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
             "prefill": pieces[0], "bare_prefill": bare[0],
             "decode": pieces[-1] - pieces[0], "bare_decode": bare[-1] - bare[0],
             "tail": total - pieces[-1],
+            "sentences_shown": shown,
+            "sentences_cut": len(answer.removed), "answer": answer.answer,
         })  # fmt: skip
     model = f"{generator.name} ({generator.model})"
 
