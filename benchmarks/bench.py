@@ -2,7 +2,7 @@
 
     python benchmarks/bench.py [--quick | --smoke] [--out benchmarks/results] [--wiki FILE]
     make bench          # full run, the figures of docs/benchmarks.md
-    make bench-quick    # the same rows on fewer questions and chunks (under 3 minutes)
+    make bench-quick    # the same rows on fewer questions and chunks (about 3 minutes on a quiet machine)
 
 Rows (targets in docs/benchmarks.md):
 - answer: time to the first verified sentence and to the full answer through
@@ -87,8 +87,8 @@ TARGETS = {  # row name -> (comparison, limit, what the issue asks)
 }
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
+def pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
 
 
 def row(
@@ -570,7 +570,7 @@ def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings, skip: 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = ap.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_const", dest="config", const="quick", help="under 3 minutes")
+    size.add_argument("--quick", action="store_const", dest="config", const="quick", help="fewer questions and chunks")
     size.add_argument(
         "--smoke",
         action="store_const",
