@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test check lint install models index browser postgres clean-index bench eval
+.PHONY: run test check lint install models index browser postgres clean-index bench bench-quick eval
 
 run: install models index
 	$(PY) app.py
@@ -53,6 +53,13 @@ browser:
 # (initdb + pg_ctl in a temporary folder, loopback, free port); no system service is used.
 postgres:
 	@(ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq postgresql)
+
+# The speed benchmark (benchmarks/bench.py, docs/benchmarks.md): one table, JSON in benchmarks/results/.
+bench: install models
+	$(PY) benchmarks/bench.py
+
+bench-quick: install models
+	$(PY) benchmarks/bench.py --quick
 
 clean-index:
 	rm -rf embeddings/current embeddings/v-*

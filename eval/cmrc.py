@@ -25,6 +25,7 @@ import re
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +174,13 @@ class QueryCache:
     def __init__(self, embedder, queries: list[str], progress: bool = False):
         self._embedder = embedder
         self.name, self.dim = embedder.name, embedder.dim
+        from tqdm.auto import tqdm
+
         unique = list(dict.fromkeys(queries))
-        vectors = embedder.encode(unique, kind="query", progress=progress) if unique else []
+        batches = [unique[i : i + 256] for i in range(0, len(unique), 256)]
+        # one bar for the whole job: the embedder shows none for queries
+        bar = tqdm(batches, desc="cmrc queries", unit="batch", disable=not progress, file=sys.stderr)
+        vectors = [v for batch in bar for v in embedder.encode(batch, kind="query")]
         self._cache = {q: v for q, v in zip(unique, vectors)}
 
     def encode(self, texts, kind="passage", progress=False):
@@ -187,6 +193,20 @@ class QueryCache:
 
     def count_tokens(self, text):
         return self._embedder.count_tokens(text)
+
+
+@contextmanager
+def index_bar(progress: bool):
+    """One progress bar for the whole index build, fed by build_index's progress callback
+    (its ``show_bar`` would draw one bar per passage file)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=100, desc="cmrc index", unit="%", disable=not progress, file=sys.stderr) as bar:
+
+        def on_progress(frac: float, msg: str) -> None:
+            bar.update(max(0, round(frac * 100) - bar.n))
+
+        yield on_progress
 
 
 def retrieval_eval(retriever, items: list[Item], progress: bool = True) -> tuple[dict, dict]:
@@ -290,7 +310,8 @@ def run_cmrc(
             write_corpus(passages, settings.corpus_dir)
         emb = get_embedder(settings)
         t0 = time.perf_counter()
-        report = build_index(settings, emb, show_bar=progress)
+        with index_bar(progress) as on_progress:
+            report = build_index(settings, emb, progress=on_progress)
         index_seconds = time.perf_counter() - t0
         index = load_index(settings.index_dir)
 

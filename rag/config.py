@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Per-user cache (downloaded models).")
 
     # --- embedding ---------------------------------------------------------
-    embedder: Literal["minilm", "use-multilingual"] = Field("minilm", description="Embedding backend.")
+    embedder: str = Field("minilm", description="Embedding backend: a name in rag.embedding.EMBEDDERS.")
     embed_batch_size: int = Field(32, ge=1, le=4096)
     embed_threads: int = Field(2, ge=1, le=256)
 
@@ -183,6 +183,13 @@ class Settings(BaseSettings):
     def staff_disabled_reason(self) -> str | None:
         """Why a configured staff password was refused (and the staff tab is off), else None."""
         return self._staff_disabled_reason
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, name: str) -> str:
+        from .embedding import check_embedder_name  # the registry is the one list of names
+
+        return check_embedder_name(name)
 
     @classmethod
     def settings_customise_sources(

@@ -12,12 +12,20 @@ two scores are fused:
 - ``fusion="rrf"``: reciprocal rank fusion, sum of 1/(rrf_k + rank), weighted the same way.
 
 ``retrieval_mode`` switches to dense-only or BM25-only for comparison.
+
+``Retriever.search`` reads one snapshot of the index for every step (a re-index swapping in a
+new one mid-search cannot mix two versions), gathers the fused candidates, passes them through
+the optional ``stages`` (``Stage.run(query, hits) -> hits``, e.g. a reranker) and cuts to ``k``.
+``search_timed`` also says how long each step took (benchmarks/bench.py reads it).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,49 +58,68 @@ class Hit:
         }
 
 
-class Retriever:
-    """Searches one loaded index. Thread-safe; ``swap`` installs a rebuilt index."""
+@runtime_checkable
+class Stage(Protocol):
+    """A step after fusion (a reranker, a filter): gets every fused candidate, best first, and
+    returns them in its own order; ``Retriever.search`` then cuts to ``k`` and renumbers ranks."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings):
+    def run(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+STAGE_TIMINGS = ("embed", "dense", "bm25", "fusion", "stages", "total")  # keys of search_timed's timings, ms
+
+
+class Retriever:
+    """Searches one loaded index. Thread-safe; ``swap`` installs a rebuilt index, and a search
+    already running keeps the index it started with (every step reads one snapshot)."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings, stages: Sequence[Stage] = ()):
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.stages = list(stages)
         self._lock = threading.Lock()
 
     def swap(self, index: LoadedIndex) -> None:
         with self._lock:
             self.index = index
 
-    def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """The ``n`` nearest chunks as (row, cosine similarity), best first."""
-        index = self.index
-        n = min(n, index.size)
-        if n == 0:
-            return []
-        scores, rows = index.dense.search(query_vec.reshape(1, -1), n)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-
-    def bm25_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for the query (zeros when it has no keywords)."""
-        index = self.index
-        tokens = keyword_tokens(query)
-        if not tokens or index.size == 0:
-            return np.zeros(index.size, dtype=np.float32)
-        return np.asarray(index.bm25.get_scores(tokens), dtype=np.float32)[: index.size]
-
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        return self.search_timed(query, k, mode)[0]
+
+    def search_timed(self, query: str, k: int | None = None, mode: str | None = None) -> tuple[list[Hit], dict]:
+        """``search``, and how long each step took (``STAGE_TIMINGS``, milliseconds)."""
+        t0 = time.perf_counter()
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         with self._lock:
-            index = self.index
+            index, stages = self.index, list(self.stages)
+        timings = dict.fromkeys(STAGE_TIMINGS, 0.0)
         if index.size == 0 or not query.strip():
-            return []
+            return [], timings
+        hits = self.candidates(index, query, max(self.settings.candidates, k), mode, timings)
+        t = time.perf_counter()
+        for stage in stages:
+            hits = stage.run(query, hits)
+        hits = [replace(h, rank=rank) for rank, h in enumerate(hits[:k], start=1)]
+        timings["stages"] = _ms(t)
+        timings["total"] = _ms(t0)
+        return hits, timings
+
+    def candidates(self, index: LoadedIndex, query: str, n: int, mode: str, timings: dict) -> list[Hit]:
+        """Up to ``n`` candidates of each retriever, fused, best first, all from ``index``."""
         s = self.settings
-        n = max(s.candidates, k)
+        t = time.perf_counter()
         qvec = self.embedder.encode([query], kind="query")[0]
-        dense = self.dense(qvec, n) if mode != "bm25" else []
-        bm25 = self.bm25_scores(query) if mode != "dense" else None
+        timings["embed"] = _ms(t)
+        t = time.perf_counter()
+        dense = dense_search(index, qvec, n) if mode != "bm25" else []
+        timings["dense"] = _ms(t)
+        t = time.perf_counter()
+        bm25 = bm25_scores(index, query) if mode != "dense" else None
         keyword = top_n(bm25, n) if bm25 is not None else []
+        timings["bm25"] = _ms(t)
+        t = time.perf_counter()
         cosine = dict(dense)
         weights = [s.dense_weight, 1 - s.dense_weight]
         if mode == "dense":
@@ -105,11 +132,34 @@ class Retriever:
             rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in keyword]))
             cosine |= _cosines(index, qvec, [r for r in rows if r not in cosine])
             ranked = convex(rows, [cosine, {r: float(bm25[r]) for r in rows}], weights)
-        cosine |= _cosines(index, qvec, [r for r, _ in ranked[:k] if r not in cosine])
-        return [
+        cosine |= _cosines(index, qvec, [r for r, _ in ranked if r not in cosine])
+        hits = [
             Hit(rank, score, index.chunks[row], cosine[row], None if bm25 is None else float(bm25[row]))
-            for rank, (row, score) in enumerate(ranked[:k], start=1)
+            for rank, (row, score) in enumerate(ranked, start=1)
         ]
+        timings["fusion"] = _ms(t)
+        return hits
+
+
+def dense_search(index: LoadedIndex, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The ``n`` nearest chunks of ``index`` as (row, cosine similarity), best first."""
+    n = min(n, index.size)
+    if n == 0:
+        return []
+    scores, rows = index.dense.search(query_vec.reshape(1, -1), n)
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def bm25_scores(index: LoadedIndex, query: str) -> np.ndarray:
+    """BM25 score of every chunk of ``index`` for the query (zeros when it has no keywords)."""
+    tokens = keyword_tokens(query)
+    if not tokens or index.size == 0:
+        return np.zeros(index.size, dtype=np.float32)
+    return np.asarray(index.bm25.get_scores(tokens), dtype=np.float32)[: index.size]
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
 
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None, progress=None) -> Retriever:

@@ -105,3 +105,71 @@ def test_question_without_keywords_falls_back_to_dense_order(retriever):
     dense = retriever.search("???", k=3, mode="dense")
     assert [h.chunk.chunk_id for h in hybrid] == [h.chunk.chunk_id for h in dense]
     assert retriever.search("   ", k=3) == []
+
+
+# --- one index snapshot per search, and the stage seam --------------------------------------------
+
+
+class SwapMidSearch:
+    """The real embedder; while it embeds the question, another thread swaps a different index
+    into the retriever (and the search goes on only once the swap is done)."""
+
+    def __init__(self, embedder, retriever, other):
+        self.embedder, self.retriever, self.other = embedder, retriever, other
+        self.name, self.dim = embedder.name, embedder.dim
+
+    def encode(self, texts, kind="passage", progress=False):
+        import threading
+
+        swapper = threading.Thread(target=self.retriever.swap, args=(self.other,))
+        swapper.start()
+        swapper.join()
+        return self.embedder.encode(texts, kind=kind)
+
+
+def test_an_index_swapped_in_mid_search_does_not_mix_into_it(tmp_path, embedder):
+    from .fixtures import ZONE_TXT
+
+    settings = get_settings(corpus_dir=tmp_path / "a", index_dir=tmp_path / "a-index")
+    write_all_formats(settings.corpus_dir)
+    build_index(settings, embedder)
+    first = load_index(settings.index_dir)
+    other = settings.model_copy(update={"corpus_dir": tmp_path / "b", "index_dir": tmp_path / "b-index"})
+    other.corpus_dir.mkdir()
+    for i in range(3):
+        (other.corpus_dir / f"other-{i}.txt").write_text(f"Zone {i} notice. " + ZONE_TXT, encoding="utf-8")
+    build_index(other, embedder)
+    second = load_index(other.index_dir)
+    question = "Which zone gives a rent subsidy?"
+    expected = [(h.chunk.chunk_id, h.score) for h in Retriever(first, embedder, settings).search(question, k=5)]
+
+    retriever = Retriever(first, embedder, settings)
+    retriever.embedder = SwapMidSearch(embedder, retriever, second)
+    hits = retriever.search(question, k=5)
+    assert retriever.index is second  # the swap really happened during the search
+    assert [(h.chunk.chunk_id, h.score) for h in hits] == expected  # ... and the search used one index
+    assert all(h.chunk in first.chunks for h in hits)
+
+
+class Reverse:
+    def __init__(self):
+        self.seen: list[tuple[str, int]] = []
+
+    def run(self, query, hits):
+        self.seen.append((query, len(hits)))
+        return hits[::-1]
+
+
+def test_stages_get_every_fused_candidate_then_search_cuts_to_k(retriever):
+    from rag.retrieval import STAGE_TIMINGS, Stage
+
+    question = "Which zone gives a rent subsidy?"
+    plain = retriever.search(question, k=50)
+    stage = Reverse()
+    assert isinstance(stage, Stage)
+    staged = Retriever(retriever.index, retriever.embedder, retriever.settings, stages=[stage])
+    hits, timings = staged.search_timed(question, k=3)
+    assert stage.seen == [(question, len(plain))]  # all candidates, not just the top 3
+    assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in plain[::-1][:3]]
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert set(timings) == set(STAGE_TIMINGS) and timings["total"] >= timings["embed"] > 0
