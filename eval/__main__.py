@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from rag.embedding import EMBEDDERS
 from rag.generation import BACKENDS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--index", default=None, help="index folder (default: settings.index_dir)")
     sp.add_argument("--top-k", dest="top_k", type=int, default=None, help="passages given to the generator")
     sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None, help="retrieval mode")
-    sp.add_argument("--embedder", choices=["minilm", "use-multilingual"], default=None)
+    sp.add_argument("--embedder", choices=list(EMBEDDERS), default=None)
     sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other setting (repeatable)")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_run)
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--backend", choices=BACKENDS, default=None, help="also score this backend's answers")
     sp.add_argument("--qa-limit", type=int, default=None, help="answer only the first N questions")
     sp.add_argument("--no-qa", action="store_true", help="retrieval only")
-    sp.add_argument("--embedder", choices=["minilm", "use-multilingual"], default=None)
+    sp.add_argument("--embedder", choices=list(EMBEDDERS), default=None)
     sp.add_argument("--workdir", default=None, help="keep the corpus and index here (default: a temporary folder)")
     sp.add_argument("--out", default=None, help="folder for cmrc-<split>.json")
     sp.add_argument("--no-progress", action="store_true")

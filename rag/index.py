@@ -247,11 +247,12 @@ def build_index(
         report.skipped.extend({"file": s.file, "reason": s.reason} for s in not_read)
         limits = ReadLimits.from_settings(settings)
         new_chunks: list[Chunk] = []
-        new_vectors: list[np.ndarray] = []
+        new_vectors: list[np.ndarray | slice] = []  # stored vectors, or the slice of ``pending`` to embed
+        pending: list[str] = []  # texts of changed files' chunks, embedded after reading
         manifest_files: dict[str, dict] = {}
         seen_ids: dict[str, str] = {}
         for i, path in enumerate(files):
-            report_progress(0.05 + 0.8 * i / max(len(files), 1), f"Reading {path.name}")
+            report_progress(0.05 + 0.35 * i / max(len(files), 1), f"Reading {path.name}")
             doc_id = path.stem
             if doc_id in seen_ids:
                 report.skipped.append({"file": path.name, "reason": f"same document id as {seen_ids[doc_id]}"})
@@ -278,9 +279,10 @@ def build_index(
                 report.skipped.append({"file": path.name, "reason": str(e)})
                 continue
             chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-            vectors = embedder.encode([embedding_text(c) for c in chunks], kind="passage", progress=show_bar)
+            # embedded below, all changed files at once: one call per batch, not one per file
+            new_vectors.append(slice(len(pending), len(pending) + len(chunks)))
+            pending.extend(embedding_text(c) for c in chunks)
             new_chunks.extend(chunks)
-            new_vectors.append(vectors)
             seen_ids[doc_id] = path.name
             manifest_files[path.name] = {
                 "doc_id": doc_id,
@@ -304,12 +306,34 @@ def build_index(
             report_progress(1.0, "Index is up to date")
             return report
 
+        embedded = _embed(embedder, pending, show_bar, report_progress)
+        new_vectors = [embedded[v] if isinstance(v, slice) else v for v in new_vectors]
         report_progress(0.9, "Writing index")
         vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, embedder.dim), dtype=np.float32)
         _write_version(settings, identity, new_chunks, vectors, manifest_files, report)
         report.seconds = time.perf_counter() - t0
         report_progress(1.0, "Index ready")
         return report
+
+
+EMBED_STEP = 512  # passages per encode call: large enough for full batches, small enough to report progress
+
+
+def _embed(embedder: Embedder, texts: list[str], show_bar: bool, report_progress) -> np.ndarray:
+    """Vectors of ``texts`` (the changed files' chunks), in order, with progress between steps
+    (one bar for the whole job when ``show_bar``)."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not show_bar) as bar:
+        for start in range(0, len(texts), EMBED_STEP):
+            end = min(start + EMBED_STEP, len(texts))
+            report_progress(0.4 + 0.5 * start / len(texts), f"Embedding passages {start + 1}-{end} of {len(texts)}")
+            parts.append(embedder.encode(texts[start:end], kind="passage"))
+            bar.update(end - start)
+    return np.vstack(parts)
 
 
 def _write_version(settings, identity, chunks, vectors, manifest_files, report) -> None:
