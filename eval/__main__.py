@@ -175,7 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--top-k", dest="top_k", type=int, default=4)
     sp.add_argument("--out", default=None, help="write the measurements as JSON here")
     sp.set_defaults(func=cmd_tune)
+
+    sp = sub.add_parser("embedders", help="per-language retrieval and thresholds of each embedder and query path")
+    sp.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
+    sp.add_argument("--embedders", nargs="+", default=["minilm", "use-multilingual", "e5-small"], choices=list(EMBEDDERS))
+    sp.add_argument("--rewrites", default=None, help="JSON file of the LLM's English rewrites (made if missing)")
+    sp.add_argument("--cmrc", default=None, help="CMRC 2018 folder: also measure its retrieval with each embedder")
+    sp.add_argument("--cmrc-split", default="dev", choices=["dev", "trial"])
+    sp.add_argument("--out", default=None, help="write the measurements as JSON here")
+    sp.set_defaults(func=cmd_embedders)
     return p
+
+
+def cmd_embedders(args) -> int:
+    from .embedders import run
+
+    run(Path(args.questions), args.embedders, Path(args.rewrites) if args.rewrites else None,
+        Path(args.cmrc) if args.cmrc else None, args.cmrc_split, Path(args.out) if args.out else None)
+    return 0
 
 
 def cmd_tune(args) -> int:

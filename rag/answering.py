@@ -145,6 +145,7 @@ class Assistant:
         self._failed: dict[str, tuple[str, float]] = {}
         self._meaning = None  # cross-lingual similarity for the translation check, loaded on first use
         self.cache = AnswerCache(self.settings.answer_cache_size)
+        self._documents: tuple[object, dict[str, str]] = (None, {})  # (index, doc id -> text)
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -187,6 +188,17 @@ class Assistant:
                 "sentences of the documents instead."
             )
         return get_generator(self.settings, "extractive", embedder=self.retriever.embedder), notice
+
+    def document_text(self, doc_id: str) -> str:
+        """A document's title, publisher and text, from the index in use (for the grounding check
+        of names the question states; built once per index version)."""
+        index = self.retriever.index
+        if self._documents[0] is not index:
+            texts: dict[str, list[str]] = {}
+            for c in index.chunks:
+                texts.setdefault(c.doc_id, [c.title, c.publisher]).append(c.text)
+            self._documents = (index, {d: "\n".join(t) for d, t in texts.items()})
+        return self._documents[1].get(doc_id, "")
 
     def _cache_key(self, question: str, backend: str | None) -> tuple:
         index = self.retriever.index
@@ -262,7 +274,8 @@ class Assistant:
         draft_lang = passages_language(hits, lang)
         prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
         verifier = Verifier([f"{h.chunk.title}\n{h.chunk.text}" for h in hits], question,
-                            analyse(question, answer.standalone_question), answer.standalone_question)
+                            analyse(question, answer.standalone_question), answer.standalone_question,
+                            documents=[self.document_text(h.chunk.doc_id) for h in hits])
         answer.intent = verifier.intent
         t_gen = time.perf_counter()
         try:
@@ -492,8 +505,10 @@ class Verifier:
     shown and the assistant abstains.
     """
 
-    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = ""):
+    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = "",
+                 documents: list[str] | None = None):
         self.passages = passages
+        self.documents = documents  # each passage's whole document (rag.grounding.check_sentence)
         self.question_text = f"{question} {standalone}".strip()
         self.intent = intent
         self.kept: list[CheckedSentence] = []
@@ -516,10 +531,11 @@ class Verifier:
     def check(self, sentence: str) -> CheckedSentence | None:
         """The sentence as it may be shown, or None (recorded in ``removed`` with the reason)."""
         reshaped = reshape(sentence, self.intent)
-        checked = check_sentence(reshaped, self.passages, self.question_text)
+        checked = check_sentence(reshaped, self.passages, self.question_text, documents=self.documents)
         if not checked.kept:
-            if checked.reason not in ("empty", "refusal"):
-                self.removed.append({"sentence": checked.text, "reason": checked.reason})
+            if checked.reason != "empty":
+                reason = "says the documents do not answer" if checked.reason == "refusal" else checked.reason
+                self.removed.append({"sentence": checked.text, "reason": reason})
             return None
         evidence = " ".join(
             self.passages[n - 1][a:b] for n in checked.citations

@@ -62,7 +62,7 @@ class Intent:
 _GENERIC = frozenset(
     """
     china chinese rok korea korean south changchun jilin jingyue zone zones demonstration international
-    high tech high-tech development industrial national province provincial city municipal area new
+    high tech high-tech development industrial national area new
     we our us i my me you your company companies business businesses firm firms enterprise enterprises
     investor investors invest investing investment want wants wanted like would need needs needed get
     set make makes made kind kinds sort sorts type types any some other others also besides apart else

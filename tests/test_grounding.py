@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.grounding import check_answer, claims, normalise
+from rag.grounding import check_answer, check_sentence, claims, normalise
 
 PASSAGES = [
     "Harbour Valley Zone supports compound semiconductor and power semiconductor (IGBT, etc.) projects.",
@@ -105,3 +105,21 @@ def test_dates_match_in_any_spelling():
     for spelling in ("July 2, 2020", "2 July 2020", "2020年7月2日"):
         assert check_answer(f"It was published on {spelling} [1].", passages).kept, spelling
     assert not check_answer("It was published on July 3, 2020 [1].", passages).kept
+
+
+def test_a_name_the_question_states_may_be_found_in_the_passages_document():
+    passages = ["Further steps will be taken to complete the six-cities linkage overall layout planning."]
+    documents = ["Jingyue High-tech Zone news\nJingyue High-tech Zone will benchmark itself. " + passages[0]]
+    sentence = "Jingyue is working to complete the six-cities linkage overall layout planning [1]."
+    question = "What layout plan is Jingyue working to complete?"
+    assert check_sentence(sentence, passages, question, documents=documents).kept
+    assert not check_sentence(sentence, passages, question).kept  # not in the passage itself
+    # a name the question does not state needs the passage
+    assert not check_sentence(sentence, passages, "What layout plan is being completed?", documents=documents).kept
+    # and the question alone is never enough
+    assert not check_sentence("Chinese universities complete the six-cities linkage planning [1].", passages,
+                              "Can Chinese universities join?", documents=documents).kept
+
+
+def test_possessive_names_are_the_names():
+    assert claims("Jingyue's overall layout plan links six cities [1].")[0] == "jingyue"
