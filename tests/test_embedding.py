@@ -90,3 +90,22 @@ def test_cmrc_shows_one_bar_per_job_and_none_per_passage_or_query(tmp_path, capf
     assert "Embedding" not in err and "Batches" not in err  # neither per passage file nor per question
     bars = [line.split("\r")[-1].split(":")[0] for line in err.split("\n") if "|" in line]
     assert bars == ["cmrc index", "cmrc queries", "cmrc retrieval"]
+
+
+def test_routed_embedder_searches_each_language_with_its_own_model():
+    """minilm+use: an English query scores passages exactly as MiniLM alone does, a Chinese one
+    as multilingual USE alone does, against the same passage vectors."""
+    from rag.config import Settings
+    from rag.embedding import get_embedder
+
+    routed = get_embedder(Settings(embedder="minilm+use"))
+    english = get_embedder(Settings(embedder="minilm-onnx-int8"))
+    use = get_embedder(Settings(embedder="use-multilingual"))
+    passages = ["The zone supports power semiconductor companies.", "The center focuses on biomedicine."]
+    p = routed.encode(passages, "passage")
+    assert p.shape == (2, english.dim + use.dim)
+    en_q, zh_q = "Which semiconductor fields does the zone support?", "示范区支持哪些半导体产业？"
+    q = routed.encode([en_q, zh_q], "query")
+    assert np.allclose(q[0] @ p.T, english.encode([en_q], "query")[0] @ english.encode(passages, "passage").T, atol=1e-5)
+    assert np.allclose(q[1] @ p.T, use.encode([zh_q], "query")[0] @ use.encode(passages, "passage").T, atol=1e-5)
+    assert (q[1] @ p.T)[0] > (q[1] @ p.T)[1]  # the Chinese question finds the English semiconductor passage
