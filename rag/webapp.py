@@ -40,6 +40,7 @@ from .answering import Answer, Assistant
 from .config import Settings
 from .documents import SUPPORTED
 from .feedback import FeedbackUnavailable, open_store
+from .languages import UI_LABELS, chat_texts
 from .text import detect_language
 
 log = logging.getLogger(__name__)
@@ -55,164 +56,7 @@ EXAMPLES = [
     "중한 국제협력시범구는 어떤 산업 분야에서 협력하나요?",
 ]
 
-# --- page labels (the browser's language picks one; English is the fallback) -------------
-
-LABELS = {
-    "en": {
-        "rag_title": "Changchun Investment Assistant",
-        "rag_intro": (
-            "## Changchun Investment Assistant\n"
-            "Ask about investing in the **Jingyue High-tech Zone** and the **China-ROK International "
-            "Cooperation Demonstration Zone**. Answers come only from the official documents the zones "
-            "have published, with numbered sources. English, 中文 and 한국어 questions are welcome."
-        ),
-        "rag_tab_chat": "Ask",
-        "rag_tab_staff": "Staff",
-        "rag_chatbot": "Conversation",
-        "rag_chat_placeholder": "Ask a question, or pick an example below.",
-        "rag_question": "Your question",
-        "rag_question_placeholder": "e.g. Which industries does the China-ROK zone support?",
-        "rag_send": "Send",
-        "rag_clear": "New conversation",
-        "rag_examples": "Example questions",
-        "rag_comment": "Comment on your rating (optional)",
-        "rag_comment_placeholder": "What was wrong or useful?",
-        "rag_comment_send": "Send comment",
-        "rag_staff_password": "Staff password",
-        "rag_documents": "Indexed documents",
-        "rag_refresh": "Show documents",
-        "rag_add_documents": "Add documents",
-        "rag_upload_files": "Documents to add",
-        "rag_doc_title": "Title",
-        "rag_doc_publisher": "Publisher",
-        "rag_doc_date": "Date (YYYY-MM-DD)",
-        "rag_doc_url": "Original URL",
-        "rag_replace": "Replace a document of the same name",
-        "rag_upload": "Upload and index",
-        "rag_remove_choice": "Document to remove",
-        "rag_remove": "Remove and re-index",
-        "rag_reindex": "Re-index now",
-    },
-    "zh": {
-        "rag_title": "长春投资助手",
-        "rag_intro": (
-            "## 长春投资助手\n"
-            "咨询在**净月高新技术产业开发区**和**中韩（长春）国际合作示范区**投资的问题。"
-            "回答只依据各园区发布的官方文件，并附编号来源。可用中文、English 或 한국어 提问。"
-        ),
-        "rag_tab_chat": "提问",
-        "rag_tab_staff": "工作人员",
-        "rag_chatbot": "对话",
-        "rag_chat_placeholder": "请输入问题，或选择下方的示例。",
-        "rag_question": "您的问题",
-        "rag_question_placeholder": "例如：中韩示范区支持哪些产业？",
-        "rag_send": "发送",
-        "rag_clear": "新对话",
-        "rag_examples": "示例问题",
-        "rag_comment": "评价说明（可选）",
-        "rag_comment_placeholder": "哪里有误或有帮助？",
-        "rag_comment_send": "提交说明",
-        "rag_staff_password": "工作人员密码",
-        "rag_documents": "已索引文件",
-        "rag_refresh": "显示文件",
-        "rag_add_documents": "添加文件",
-        "rag_upload_files": "要添加的文件",
-        "rag_doc_title": "标题",
-        "rag_doc_publisher": "发布机构",
-        "rag_doc_date": "日期（YYYY-MM-DD）",
-        "rag_doc_url": "原文链接",
-        "rag_replace": "替换同名文件",
-        "rag_upload": "上传并索引",
-        "rag_remove_choice": "要删除的文件",
-        "rag_remove": "删除并重新索引",
-        "rag_reindex": "立即重新索引",
-    },
-    "ko": {
-        "rag_title": "창춘 투자 도우미",
-        "rag_intro": (
-            "## 창춘 투자 도우미\n"
-            "**징웨 하이테크 산업개발구**와 **중한(창춘) 국제협력시범구** 투자에 대해 질문하세요. "
-            "답변은 각 구역이 발표한 공식 문서만을 근거로 하며 번호가 매겨진 출처를 함께 보여 줍니다. "
-            "한국어, English, 中文 질문 모두 가능합니다."
-        ),
-        "rag_tab_chat": "질문",
-        "rag_tab_staff": "직원",
-        "rag_chatbot": "대화",
-        "rag_chat_placeholder": "질문을 입력하거나 아래 예시를 선택하세요.",
-        "rag_question": "질문",
-        "rag_question_placeholder": "예: 중한 시범구는 어떤 산업을 지원하나요?",
-        "rag_send": "보내기",
-        "rag_clear": "새 대화",
-        "rag_examples": "예시 질문",
-        "rag_comment": "평가 의견 (선택)",
-        "rag_comment_placeholder": "무엇이 틀렸거나 유용했나요?",
-        "rag_comment_send": "의견 보내기",
-        "rag_staff_password": "직원 비밀번호",
-        "rag_documents": "색인된 문서",
-        "rag_refresh": "문서 보기",
-        "rag_add_documents": "문서 추가",
-        "rag_upload_files": "추가할 문서",
-        "rag_doc_title": "제목",
-        "rag_doc_publisher": "발행 기관",
-        "rag_doc_date": "날짜 (YYYY-MM-DD)",
-        "rag_doc_url": "원문 URL",
-        "rag_replace": "같은 이름의 문서 교체",
-        "rag_upload": "업로드 및 색인",
-        "rag_remove_choice": "삭제할 문서",
-        "rag_remove": "삭제 후 다시 색인",
-        "rag_reindex": "지금 다시 색인",
-    },
-}
-I18N = gr.I18n(**LABELS)
-
-# Texts inside chat messages follow the question's language.
-CHAT_TEXTS = {
-    "en": {
-        "searching": "Searching the documents…",
-        "preparing": "Preparing the documents",
-        "sources": "",
-        "related": "",
-        "related_note": "The closest passages found; they do not answer the question.",
-        "failed": "Sorry, something went wrong while answering ({error}). Please try again.",
-        "unavailable": "The assistant could not start: {error}",
-        "thanks_up": "Thank you for your feedback. You can add a comment below.",
-        "thanks_down": "Thank you: this answer will be reviewed. You can say what was wrong below.",
-        "comment_saved": "Thank you, your comment was saved.",
-        "translated_note": "Machine translated; every sentence was checked for its figures, names and terms.",
-        "source_answer": "The answer as written ({lang})",
-        "lang_names": {"en": "English", "zh": "Chinese", "ko": "Korean"},
-    },
-    "zh": {
-        "searching": "正在检索文件…",
-        "preparing": "正在准备文件",
-        "sources": " · 来源",
-        "related": " · 相关阅读",
-        "related_note": "以下是最接近的段落，但它们没有回答这个问题。",
-        "failed": "抱歉，回答时出错（{error}），请重试。",
-        "unavailable": "助手无法启动：{error}",
-        "thanks_up": "感谢您的反馈。您可以在下方补充说明。",
-        "thanks_down": "谢谢：这条回答将被复核。您可以在下方说明问题所在。",
-        "comment_saved": "谢谢，您的说明已保存。",
-        "translated_note": "机器翻译：每句的数字、名称和术语均已核对。",
-        "source_answer": "查看原文答案（{lang}）",
-        "lang_names": {"en": "英文", "zh": "中文", "ko": "韩文"},
-    },
-    "ko": {
-        "searching": "문서를 검색하는 중…",
-        "preparing": "문서를 준비하는 중",
-        "sources": " · 출처",
-        "related": " · 관련 자료",
-        "related_note": "가장 가까운 단락이지만 질문에 대한 답은 아닙니다.",
-        "failed": "죄송합니다. 답변 중 오류가 발생했습니다 ({error}). 다시 시도해 주세요.",
-        "unavailable": "도우미를 시작할 수 없습니다: {error}",
-        "thanks_up": "의견 감사합니다. 아래에 설명을 덧붙일 수 있습니다.",
-        "thanks_down": "감사합니다. 이 답변은 검토됩니다. 아래에 무엇이 잘못되었는지 적어 주세요.",
-        "comment_saved": "감사합니다. 의견이 저장되었습니다.",
-        "translated_note": "기계 번역: 문장마다 숫자, 이름, 용어를 검증했습니다.",
-        "source_answer": "원문 답변 보기 ({lang})",
-        "lang_names": {"en": "영어", "zh": "중국어", "ko": "한국어"},
-    },
-}
+I18N = gr.I18n(**UI_LABELS)
 
 CSS = """
 .rag-source { margin: .55em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent);
@@ -298,7 +142,7 @@ def render_citation(c: dict) -> str:
 def render_answer(turn: dict) -> str:
     """The assistant message of one turn: notice, answer text, then sources or related reading."""
     lang = turn.get("lang", "en")
-    t = CHAT_TEXTS.get(lang, CHAT_TEXTS["en"])
+    t = chat_texts(lang)
     parts = []
     if turn.get("notice"):
         parts.append(f'<div class="rag-notice">ⓘ {html_text(turn["notice"])}</div>')
@@ -487,7 +331,7 @@ class ChatService:
             yield render_chat(session["turns"]), session, "", gr.skip()
             return
         lang = detect_language(question)
-        t = CHAT_TEXTS.get(lang, CHAT_TEXTS["en"])
+        t = chat_texts(lang)
         history = raw_history(session["turns"])
         turn = {"question": question, "lang": lang, "text": "", "notice": "", "answer": None}
         session["turns"].append(turn)
@@ -563,7 +407,7 @@ class ChatService:
                 language=a.get("language") or turn.get("lang", ""),
             )
         session["last_feedback"] = turn["feedback_id"]
-        t = CHAT_TEXTS.get(turn.get("lang", "en"), CHAT_TEXTS["en"])
+        t = chat_texts(turn.get("lang", "en"))
         return turn["feedback_id"], t["thanks_up" if rating == "up" else "thanks_down"]
 
     def on_like(self, session: dict, data: gr.LikeData):
@@ -587,7 +431,7 @@ class ChatService:
         except FeedbackUnavailable as e:
             raise gr.Error(str(e)) from None
         lang = next((t.get("lang", "en") for t in session["turns"] if t.get("feedback_id") == fid), "en")
-        return session, gr.update(visible=False, value=""), CHAT_TEXTS[lang]["comment_saved"]
+        return session, gr.update(visible=False, value=""), chat_texts(lang)["comment_saved"]
 
     def api_feedback(self, rating: str, comment: str, turn: float | None, session: dict):
         """API: rate answer ``turn`` (1-based; 0 or empty = the latest) 'up' or 'down', with a comment."""
@@ -691,7 +535,7 @@ def build_app(
     if start:
         service.start(models_after=models_after)
     L = I18N
-    with gr.Blocks(title=LABELS["en"]["rag_title"], analytics_enabled=False) as demo:
+    with gr.Blocks(title=UI_LABELS["en"]["rag_title"], analytics_enabled=False) as demo:
         session = gr.State(new_session())
         gr.Markdown(L("rag_intro"), elem_id="intro")
         with gr.Tabs():
@@ -707,7 +551,7 @@ def build_app(
                     latex_delimiters=[],
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
-                    placeholder=LABELS["en"]["rag_chat_placeholder"],
+                    placeholder=UI_LABELS["en"]["rag_chat_placeholder"],
                     allow_tags=False,
                 )
                 with gr.Row():
