@@ -199,14 +199,16 @@ class ModelLine:
 # --- request size limits and the upload route ---------------------------------------------------
 
 UPLOAD_ROUTE = "/gradio_api/upload"
+STAFF_FIRST = "Enter the staff password and press 'Show documents' before choosing files."
 
 
 class RequestLimits:
     """ASGI middleware: a request body over ``max_body`` bytes (``upload_max_body`` on the upload
-    route) is refused with 413 before it is read, one without a declared length with 411, and
-    the upload route answers 404 unless ``uploads_allowed(client address)`` is True."""
+    route) is refused with 413 before it is read, one without a declared length with 411; the
+    upload route answers 404 when ``uploads_allowed`` is None (no staff tab: no upload exists),
+    else 403 unless ``uploads_allowed(client address)`` is True."""
 
-    def __init__(self, app, max_body: int, upload_max_body: int, uploads_allowed: Callable[[str], bool]):
+    def __init__(self, app, max_body: int, upload_max_body: int, uploads_allowed: Callable[[str], bool] | None):
         self.app = app
         self.max_body = max_body
         self.upload_max_body = upload_max_body
@@ -218,8 +220,10 @@ class RequestLimits:
         upload = scope["path"].rstrip("/").endswith(UPLOAD_ROUTE)
         if upload:
             client = (scope.get("client") or (LOCAL_CLIENT,))[0]
+            if self.uploads_allowed is None:
+                return await _refuse(send, 404, "Not Found")
             if not self.uploads_allowed(client):
-                return await _refuse(send, 404, "Not Found: uploads need the staff tab and the staff password")
+                return await _refuse(send, 403, STAFF_FIRST)
         if scope["method"] in ("POST", "PUT", "PATCH"):
             headers = dict(scope.get("headers") or [])
             length = headers.get(b"content-length")

@@ -679,7 +679,7 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         RequestLimits,
         max_body=MAX_REQUEST_BYTES,
         upload_max_body=upload_max * MAX_UPLOAD_FILES + MAX_REQUEST_BYTES,
-        uploads_allowed=staff.uploads_allowed if staff is not None else (lambda client: False),
+        uploads_allowed=staff.uploads_allowed if staff is not None else None,
     )
     return dict(
         server_name=settings.host,

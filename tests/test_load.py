@@ -29,6 +29,7 @@ from .conftest import ROOT, free_port, start_app
 
 ANSWERABLE = "Which semiconductor fields does the China-ROK zone want to cooperate in?"
 ABSTAIN = "How do I bake sourdough bread at home?"
+BETHUNE = "What does the Norman Bethune Center for Medical Sciences focus on?"
 
 
 # --- the fair line, in-process ------------------------------------------------------------------
@@ -83,6 +84,9 @@ def test_admission_caps_per_conversation_and_per_client():
 # --- a language model that takes a known time -----------------------------------------------------
 
 
+_PASSAGE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nRules:)", re.M | re.S)
+
+
 class EchoModel:
     """An OpenAI-compatible chat-completions server on loopback (streaming), see the module doc."""
 
@@ -131,7 +135,7 @@ class EchoModel:
             return question
         words = set(re.findall(r"\w{4,}", question.lower()))
         best = (0, "The documents do not say.", 0)
-        for n, passage in re.findall(r"^\[(\d+)\] \([^\n]*\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nRules:)", content, re.M | re.S):
+        for n, passage in _PASSAGE.findall(content):
             for sentence in re.split(r"(?<=[.!?])\s+", passage):
                 score = len(words & set(re.findall(r"\w{4,}", sentence.lower())))
                 if score > best[0]:
@@ -253,8 +257,7 @@ def test_a_long_wait_ends_in_a_busy_message_in_the_investors_language(bounded_ap
         t0 = time.monotonic()
         first = pool.submit(timed_ask, clients[0], ANSWERABLE, t0)
         time.sleep(0.5)
-        second = pool.submit(timed_ask, clients[1], "What does the Norman Bethune Center for Medical Sciences focus on?",
-                             t0)
+        second = pool.submit(timed_ask, clients[1], BETHUNE, t0)
         time.sleep(0.5)
         third = pool.submit(timed_ask, clients[2], "中韩示范区在半导体方面有哪些合作？", t0)
         time.sleep(0.5)
@@ -275,7 +278,8 @@ def test_load_test_small_run_has_no_errors_and_a_reindex_in_the_middle(tmp_path)
     """benchmarks/loadtest.py as `make loadtest` runs it, smaller: 6 sessions x 5 questions."""
     loadtest = _module(ROOT / "benchmarks" / "loadtest.py")  # (a site package is called `benchmarks` too)
 
-    result = loadtest.load_test("extractive", sessions=6, questions=5, deadline_s=600, answer_timeout=300, workdir=tmp_path)
+    result = loadtest.load_test("extractive", sessions=6, questions=5, deadline_s=600, answer_timeout=300,
+                                workdir=tmp_path)
     assert loadtest.passed(result), result["errors"][:5] or result["reindex"]
     assert result["answers"] == 30 and result["all"]["p95_s"] is not None
     assert 0 < result["reindex"]["started_after_answers"] < 30
