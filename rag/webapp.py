@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import os
 import re
 import threading
@@ -519,7 +520,7 @@ class ChatService:
         try:
             return self._store_rating(session, turn, a, rating)
         except FeedbackUnavailable as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(self.public(str(e))) from None
 
     def _store_rating(self, session: dict, turn: dict, a: dict, rating: str) -> tuple[int, str]:
         if turn.get("feedback_id"):
@@ -559,7 +560,7 @@ class ChatService:
         try:
             self.store.update(fid, comment=(comment or "").strip()[:2000])
         except FeedbackUnavailable as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(self.public(str(e))) from None
         lang = next((t.get("lang", "en") for t in session["turns"] if t.get("feedback_id") == fid), "en")
         return session, gr.update(visible=False, value=""), chat_texts(lang)["comment_saved"]
 
@@ -568,13 +569,15 @@ class ChatService:
         rating = (rating or "").strip().lower()
         if rating not in ("up", "down"):
             raise gr.Error("rating must be 'up' or 'down'")
+        if turn is not None and not (isinstance(turn, (int, float)) and math.isfinite(turn) and turn >= 0):
+            raise gr.Error("turn must be a whole number: 1 for the first answer, 0 for the latest")
         n = int(turn or 0)
         fid, thanks = self._record(session, n - 1 if n > 0 else -1, rating)
         if comment and comment.strip():
             try:
                 self.store.update(fid, comment=comment.strip()[:2000])
             except FeedbackUnavailable as e:
-                raise gr.Error(str(e)) from None
+                raise gr.Error(self.public(str(e))) from None
         return session, f"{thanks} (feedback #{fid})"
 
 
@@ -692,6 +695,6 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         ssr_mode=False,
         mcp_server=False,
         footer_links=["api"],
-        show_error=True,
+        show_error=False,  # gr.Error messages only: the text of any other exception stays in the log
         quiet=False,
     )

@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from gradio.utils import get_upload_folder
 
@@ -282,6 +283,9 @@ def test_feedback_is_stored_in_sqlite_and_exported(public_app, tmp_path, monkeyp
 
     with pytest.raises(Exception, match="rating must be"):
         client.predict("meh", "", 0, api_name="/feedback")
+    # a negative turn rated the latest answer without a word; now it is refused and says why
+    with pytest.raises(Exception, match="turn must be a whole number"):
+        client.predict("up", "", -3, api_name="/feedback")
 
 
 def test_document_text_is_escaped(public_app):
@@ -518,6 +522,15 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
         assert record["notices"] and "(server " in record["notices"][0], record["notices"]
         assert secret not in public and str(ROOT) not in public, public[:2000]
         assert secret in caplog.text  # the log keeps it
+
+    # a feedback store that cannot be opened: its reason names the file
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "a-file" / "fb.sqlite3"}))
+    service.start(background=False)
+    *_, (_chat, session, _box, _record) = service.respond(SEMICONDUCTOR_Q, new_session())
+    with pytest.raises(gr.Error) as refused:
+        service.api_feedback("up", "", 0, session)
+    assert "Feedback is unavailable right now" in refused.value.message and "a-file" not in refused.value.message
 
     broken = corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3",
                                              "corpus_dir": tmp_path / "no-such-corpus", "index_dir": tmp_path / "i2"})
