@@ -250,7 +250,10 @@ HIDDEN_ADDRESS = "(server address)"
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>)\]]+", re.I)
 _POSIX_PATH = re.compile(r"(?<![\w.:/~-])(?:~|\.{1,2})?/(?:[\w.@+-]+/?)+")
 _WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\[^\s'\"<>]*")
-_HOST_PORT = re.compile(r"\b(?:localhost|\d{1,3}(?:\.\d{1,3}){3})(?::\d{2,5})?\b")
+# an IP address (with or without a port), or a host name with a port (db.internal:5432, localhost:8000)
+_HOST_PORT = re.compile(
+    r"\b(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d{2,5})?|(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{2,5})\b", re.I
+)
 
 
 def public_text(text: str | None, known: Iterable[str | Path] = ()) -> str:

@@ -30,7 +30,7 @@ from .serving import client_address
 log = logging.getLogger(__name__)
 
 UPLOAD_WINDOW_S = 3600.0  # how long after a right staff password a client address may upload files
-MAX_UPLOAD_FILES = 10  # files in one upload request (each at most upload_max_mb)
+MAX_UPLOAD_FILES = 10  # one upload request may carry this many times upload_max_mb
 
 
 class StaffService:
@@ -156,9 +156,9 @@ def staff_tab(service: StaffService, L, footer: gr.Markdown) -> None:
     s = service.settings
     with gr.Tab(L("rag_tab_staff"), id="staff"):
         gr.Markdown(
-            f"Upload documents ({', '.join(SUPPORTED)}; at most {s.upload_max_mb} MB each, {MAX_UPLOAD_FILES} at a "
-            "time), remove them, and re-index. Every action needs the staff password: enter it and press "
-            "'Show documents' before choosing files."
+            f"Upload documents ({', '.join(SUPPORTED)}; at most {s.upload_max_mb} MB each and "
+            f"{MAX_UPLOAD_FILES * s.upload_max_mb} MB in one go), remove them, and re-index. Every action needs the "
+            "staff password: enter it and press 'Show documents' before choosing files."
         )
         password = gr.Textbox(label=L("rag_staff_password"), type="password", elem_id="staff-password")
         status = gr.Markdown(elem_id="staff-status")

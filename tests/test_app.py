@@ -102,6 +102,22 @@ def test_line_breaks_of_every_kind_cannot_end_a_source_block():
     assert "&#91;Apply&#93;(https://evil.example/apply)" in sources  # shown as text
 
 
+def test_public_text_hides_server_paths_and_addresses_but_not_words():
+    from rag.serving import public_text
+
+    hidden = {
+        "model '/srv/rag/models/x.gguf' not found": "model '(server path)' not found",
+        "endpoint http://10.1.2.3:8000/v1 failed": "endpoint (server address) failed",
+        "PostgreSQL at db.internal:5432 is unreachable": "PostgreSQL at (server address) is unreachable",
+        "file ~/feedback.sqlite3 and C:\\rag\\index": "file (server path) and (server path)",
+    }
+    for text, public in hidden.items():
+        assert public_text(text) == public
+    kept = "and/or 1/2 N/A, e.g. 3.5 percent; rag.toml; version 3.1.2; Reading china-rok-zone-industrial-layout.txt"
+    assert public_text(kept) == kept
+    assert public_text("index at /data/index-7 failed", ["/data/index-7"]) == "index at (server path) failed"
+
+
 def test_markdown_is_inert():
     assert md_text("*a* _b_ [1] # c") == r"\*a\* \_b\_ \[1\] \# c"
     assert md_text("- item\n1. x") == "\\- item\n\\1. x"
