@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test check lint install models index browser postgres clean-index bench bench-quick eval
+.PHONY: run test check lint install models index browser postgres clean-index bench bench-quick eval loadtest
 
 run: install models index
 	$(PY) app.py
@@ -26,6 +26,12 @@ lint: install
 eval: install models index
 	@run=eval/runs/$$(date +%Y%m%d-%H%M%S); \
 	$(PY) -m eval run --out $$run && echo "report: $$run/report.html"
+
+# Load test over loopback (benchmarks/loadtest.py; figures in docs/reliability.md): 20 sessions x 5 questions
+# with the extractive backend, then 8 x 3 with the default model, a staff re-index in the middle of each run;
+# each run bounded to an hour. Results: test-artifacts/loadtest.json.
+loadtest: install models
+	$(PY) benchmarks/loadtest.py --out test-artifacts/loadtest.json
 
 install: $(STAMP)
 

@@ -1,5 +1,6 @@
 """The web app: ``python app.py`` (or ``make run``) serves the investor chat on
-http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/webapp.py; set
+http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/webapp.py (the staff
+tab in rag/staff_ui.py, fair serving and request limits in rag/serving.py); set
 ``RAG_STAFF_PASSWORD`` to enable the staff tab. The server listens within seconds; the index
 (built first if missing, with progress in the page and here) and the models load meanwhile."""
 
@@ -27,7 +28,7 @@ def main() -> None:
     listening = threading.Event()
     demo = build_app(settings, started=STARTED, models_after=listening)
     demo.queue(max_size=64)
-    demo.launch(**launch_options(settings), prevent_thread_lock=True)
+    demo.launch(**launch_options(settings, demo), prevent_thread_lock=True)
     logging.getLogger("app").warning(
         "listening on http://%s:%d after %.1f s%s",
         settings.host, settings.port, time.perf_counter() - STARTED,

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
     staff_max_failures: int = Field(10, ge=1, description="Failed staff logins from one client before it is locked.")
     staff_lockout_s: float = Field(900.0, gt=0, description="Window of counted failures, and the lockout length.")
+    # serving the public chat (rag.serving): questions in flight per client address, and the line for the model
+    serve_max_per_client: int = Field(4, ge=1, le=1000, description="Questions in flight per client address.")
+    serve_max_waiting: int = Field(24, ge=1, le=1000, description="Questions waiting for the model; more: 'busy'.")
+    serve_max_wait_s: float = Field(180.0, gt=0, description="Longest wait for the model, then 'busy, try again'.")
 
     _staff_disabled_reason: str | None = PrivateAttr(None)
 

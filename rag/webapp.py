@@ -1,6 +1,6 @@
-"""Web app: the Gradio Blocks UI for investors (chat) and zone staff (admin tab).
+"""Web app: the Gradio Blocks UI for investors (chat); the staff tab is rag.staff_ui.
 
-Owns everything the browser sees and every Gradio API endpoint:
+Owns everything the investor's browser sees and the public Gradio API endpoints:
   * start-up: the index is loaded (or built, with progress shown in the page and the log) and
     the embedder and language model are warmed up in a background thread while the server
     already listens; the chat waits for that, showing progress, so the page opens at once;
@@ -9,37 +9,51 @@ Owns everything the browser sees and every Gradio API endpoint:
     answer texts, never the rendered messages), numbered sources after ``SOURCES_SEPARATOR``
     (title, publisher, date, link, passage with the supporting sentences in <mark>), related
     reading when the assistant abstains, a model notice shown once per session, example
-    questions, clearing; labels in English, Chinese and Korean (browser language);
+    questions, clearing; labels in English, Chinese and Korean (browser language; the tables
+    are in rag.languages);
+  * fair serving (rag.serving): every question starts at once; ``Assistant.plan`` says whether
+    it needs the language model; those that do wait in a fair line for the one model slot and
+    see their place and an estimate in the chat turn, the others (abstentions, the extractive
+    backend) never wait behind them; questions in flight are capped per client address and per
+    conversation, waits are bounded ("busy, try again in a minute" in the question's language);
+    request bodies are capped and Gradio's upload route is closed but to staff;
+  * a re-index by another process sharing the index folder is picked up: each request checks
+    where ``embeddings/current`` points and loads that version when it changed;
   * escaping: every question, answer, passage and notice is HTML-escaped (and markdown-escaped)
-    before it reaches the page, so a document containing ``<script>`` shows the text;
+    before it reaches the page, so a document containing ``<script>`` shows the text; every
+    kind of line break becomes ``<br>`` inside a source, so a source stays one HTML block and
+    markdown in a document (a link, an image) stays text;
+  * no server paths or addresses in anything public (notices, ``/status``, ``/ask`` records,
+    the footer); the log keeps them;
   * feedback: thumbs up / down on each answer (``Chatbot.like``) plus an optional comment,
     stored by ``rag.feedback.FeedbackStore``; the ``/feedback`` endpoint does the same for
-    API clients;
-  * the staff tab: created only when ``settings.staff_password`` is set (else neither the tab
-    nor its endpoints exist); every staff endpoint takes the password as its first input and
-    checks it server-side (``rag.staff.check_password``) before doing anything.
+    API clients.
 
-Public endpoints: ``/ask`` (streaming), ``/feedback``, ``/clear``, ``/status``; staff
-(undocumented, password-checked): ``/admin_list``, ``/admin_upload``, ``/admin_remove``,
-``/admin_reindex``.
+Public endpoints: ``/ask`` (streaming), ``/feedback``, ``/clear``, ``/status``; the staff
+endpoints exist only with a staff password (rag.staff_ui).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import math
+import os
 import re
 import threading
 import time
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
-from . import staff
 from .answering import Answer, Assistant
 from .config import Settings
-from .documents import SUPPORTED
 from .feedback import FeedbackUnavailable, open_store
+from .index import IndexUnavailable, current_path
+from .languages import UI_LABELS, chat_texts
+from .serving import Admission, ModelLine, RequestLimits, client_address, public_text, session_id, settings_secrets
+from .staff_ui import MAX_UPLOAD_FILES, StaffService, staff_tab
 from .text import detect_language
 
 log = logging.getLogger(__name__)
@@ -55,164 +69,7 @@ EXAMPLES = [
     "중한 국제협력시범구는 어떤 산업 분야에서 협력하나요?",
 ]
 
-# --- page labels (the browser's language picks one; English is the fallback) -------------
-
-LABELS = {
-    "en": {
-        "rag_title": "Changchun Investment Assistant",
-        "rag_intro": (
-            "## Changchun Investment Assistant\n"
-            "Ask about investing in the **Jingyue High-tech Zone** and the **China-ROK International "
-            "Cooperation Demonstration Zone**. Answers come only from the official documents the zones "
-            "have published, with numbered sources. English, 中文 and 한국어 questions are welcome."
-        ),
-        "rag_tab_chat": "Ask",
-        "rag_tab_staff": "Staff",
-        "rag_chatbot": "Conversation",
-        "rag_chat_placeholder": "Ask a question, or pick an example below.",
-        "rag_question": "Your question",
-        "rag_question_placeholder": "e.g. Which industries does the China-ROK zone support?",
-        "rag_send": "Send",
-        "rag_clear": "New conversation",
-        "rag_examples": "Example questions",
-        "rag_comment": "Comment on your rating (optional)",
-        "rag_comment_placeholder": "What was wrong or useful?",
-        "rag_comment_send": "Send comment",
-        "rag_staff_password": "Staff password",
-        "rag_documents": "Indexed documents",
-        "rag_refresh": "Show documents",
-        "rag_add_documents": "Add documents",
-        "rag_upload_files": "Documents to add",
-        "rag_doc_title": "Title",
-        "rag_doc_publisher": "Publisher",
-        "rag_doc_date": "Date (YYYY-MM-DD)",
-        "rag_doc_url": "Original URL",
-        "rag_replace": "Replace a document of the same name",
-        "rag_upload": "Upload and index",
-        "rag_remove_choice": "Document to remove",
-        "rag_remove": "Remove and re-index",
-        "rag_reindex": "Re-index now",
-    },
-    "zh": {
-        "rag_title": "长春投资助手",
-        "rag_intro": (
-            "## 长春投资助手\n"
-            "咨询在**净月高新技术产业开发区**和**中韩（长春）国际合作示范区**投资的问题。"
-            "回答只依据各园区发布的官方文件，并附编号来源。可用中文、English 或 한국어 提问。"
-        ),
-        "rag_tab_chat": "提问",
-        "rag_tab_staff": "工作人员",
-        "rag_chatbot": "对话",
-        "rag_chat_placeholder": "请输入问题，或选择下方的示例。",
-        "rag_question": "您的问题",
-        "rag_question_placeholder": "例如：中韩示范区支持哪些产业？",
-        "rag_send": "发送",
-        "rag_clear": "新对话",
-        "rag_examples": "示例问题",
-        "rag_comment": "评价说明（可选）",
-        "rag_comment_placeholder": "哪里有误或有帮助？",
-        "rag_comment_send": "提交说明",
-        "rag_staff_password": "工作人员密码",
-        "rag_documents": "已索引文件",
-        "rag_refresh": "显示文件",
-        "rag_add_documents": "添加文件",
-        "rag_upload_files": "要添加的文件",
-        "rag_doc_title": "标题",
-        "rag_doc_publisher": "发布机构",
-        "rag_doc_date": "日期（YYYY-MM-DD）",
-        "rag_doc_url": "原文链接",
-        "rag_replace": "替换同名文件",
-        "rag_upload": "上传并索引",
-        "rag_remove_choice": "要删除的文件",
-        "rag_remove": "删除并重新索引",
-        "rag_reindex": "立即重新索引",
-    },
-    "ko": {
-        "rag_title": "창춘 투자 도우미",
-        "rag_intro": (
-            "## 창춘 투자 도우미\n"
-            "**징웨 하이테크 산업개발구**와 **중한(창춘) 국제협력시범구** 투자에 대해 질문하세요. "
-            "답변은 각 구역이 발표한 공식 문서만을 근거로 하며 번호가 매겨진 출처를 함께 보여 줍니다. "
-            "한국어, English, 中文 질문 모두 가능합니다."
-        ),
-        "rag_tab_chat": "질문",
-        "rag_tab_staff": "직원",
-        "rag_chatbot": "대화",
-        "rag_chat_placeholder": "질문을 입력하거나 아래 예시를 선택하세요.",
-        "rag_question": "질문",
-        "rag_question_placeholder": "예: 중한 시범구는 어떤 산업을 지원하나요?",
-        "rag_send": "보내기",
-        "rag_clear": "새 대화",
-        "rag_examples": "예시 질문",
-        "rag_comment": "평가 의견 (선택)",
-        "rag_comment_placeholder": "무엇이 틀렸거나 유용했나요?",
-        "rag_comment_send": "의견 보내기",
-        "rag_staff_password": "직원 비밀번호",
-        "rag_documents": "색인된 문서",
-        "rag_refresh": "문서 보기",
-        "rag_add_documents": "문서 추가",
-        "rag_upload_files": "추가할 문서",
-        "rag_doc_title": "제목",
-        "rag_doc_publisher": "발행 기관",
-        "rag_doc_date": "날짜 (YYYY-MM-DD)",
-        "rag_doc_url": "원문 URL",
-        "rag_replace": "같은 이름의 문서 교체",
-        "rag_upload": "업로드 및 색인",
-        "rag_remove_choice": "삭제할 문서",
-        "rag_remove": "삭제 후 다시 색인",
-        "rag_reindex": "지금 다시 색인",
-    },
-}
-I18N = gr.I18n(**LABELS)
-
-# Texts inside chat messages follow the question's language.
-CHAT_TEXTS = {
-    "en": {
-        "searching": "Searching the documents…",
-        "preparing": "Preparing the documents",
-        "sources": "",
-        "related": "",
-        "related_note": "The closest passages found; they do not answer the question.",
-        "failed": "Sorry, something went wrong while answering ({error}). Please try again.",
-        "unavailable": "The assistant could not start: {error}",
-        "thanks_up": "Thank you for your feedback. You can add a comment below.",
-        "thanks_down": "Thank you: this answer will be reviewed. You can say what was wrong below.",
-        "comment_saved": "Thank you, your comment was saved.",
-        "translated_note": "Machine translated; every sentence was checked for its figures, names and terms.",
-        "source_answer": "The answer as written ({lang})",
-        "lang_names": {"en": "English", "zh": "Chinese", "ko": "Korean"},
-    },
-    "zh": {
-        "searching": "正在检索文件…",
-        "preparing": "正在准备文件",
-        "sources": " · 来源",
-        "related": " · 相关阅读",
-        "related_note": "以下是最接近的段落，但它们没有回答这个问题。",
-        "failed": "抱歉，回答时出错（{error}），请重试。",
-        "unavailable": "助手无法启动：{error}",
-        "thanks_up": "感谢您的反馈。您可以在下方补充说明。",
-        "thanks_down": "谢谢：这条回答将被复核。您可以在下方说明问题所在。",
-        "comment_saved": "谢谢，您的说明已保存。",
-        "translated_note": "机器翻译：每句的数字、名称和术语均已核对。",
-        "source_answer": "查看原文答案（{lang}）",
-        "lang_names": {"en": "英文", "zh": "中文", "ko": "韩文"},
-    },
-    "ko": {
-        "searching": "문서를 검색하는 중…",
-        "preparing": "문서를 준비하는 중",
-        "sources": " · 출처",
-        "related": " · 관련 자료",
-        "related_note": "가장 가까운 단락이지만 질문에 대한 답은 아닙니다.",
-        "failed": "죄송합니다. 답변 중 오류가 발생했습니다 ({error}). 다시 시도해 주세요.",
-        "unavailable": "도우미를 시작할 수 없습니다: {error}",
-        "thanks_up": "의견 감사합니다. 아래에 설명을 덧붙일 수 있습니다.",
-        "thanks_down": "감사합니다. 이 답변은 검토됩니다. 아래에 무엇이 잘못되었는지 적어 주세요.",
-        "comment_saved": "감사합니다. 의견이 저장되었습니다.",
-        "translated_note": "기계 번역: 문장마다 숫자, 이름, 용어를 검증했습니다.",
-        "source_answer": "원문 답변 보기 ({lang})",
-        "lang_names": {"en": "영어", "zh": "중국어", "ko": "한국어"},
-    },
-}
+I18N = gr.I18n(**UI_LABELS)
 
 CSS = """
 .rag-source { margin: .55em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent);
@@ -231,17 +88,34 @@ _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]#|~$!])")
 _MD_LINE_START = re.compile(r"(?m)^(\s*)([-+]|\d+[.)])(\s)")
 
 
+# every line break a browser's markdown parser may see: CR, LF, CRLF, VT, FF, NEL, the Unicode
+# line and paragraph separators (a lone "\r\r" would otherwise end a source's HTML block)
+_LINE_BREAKS = re.compile(r"\r\n?|[\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+# brackets as character references inside HTML: they show the same, and form no markdown link even
+# if an HTML block ever ended early (CommonMark never reads a reference as markdown syntax)
+_HTML_MD = str.maketrans({"[": "&#91;", "]": "&#93;"})
+
+
+def one_kind_of_line_break(text: str) -> str:
+    return _LINE_BREAKS.sub("\n", text or "")
+
+
+def _html_escape(text: str) -> str:
+    return html.escape(one_kind_of_line_break(text), quote=True).translate(_HTML_MD)
+
+
 def md_text(text: str) -> str:
     """Plain text made safe to put in a markdown message: HTML-escaped, markdown inert."""
-    s = html.escape(text or "", quote=False)
+    s = html.escape(one_kind_of_line_break(text), quote=False)
     s = _MD_ESCAPE.sub(r"\\\1", s)
     return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) + m.group(3), s)
 
 
 def html_text(text: str) -> str:
     """Plain text as HTML (escaped; line breaks kept, blank lines collapsed)."""
-    s = html.escape(text or "", quote=True)
-    return re.sub(r"(?:\s*\n\s*)+", "<br>", s.strip())
+    return re.sub(r"(?:\s*\n\s*)+", "<br>", _html_escape(text).strip())
 
 
 def safe_url(url: str) -> str | None:
@@ -271,8 +145,7 @@ def highlighted(text: str, spans) -> str:
 
 def html_text_keep(text: str) -> str:
     """Like html_text but without trimming (pieces of one passage)."""
-    s = html.escape(text, quote=True)
-    return re.sub(r"(?:[ \t]*\n[ \t]*)+", "<br>", s)
+    return re.sub(r"(?:[ \t]*\n[ \t]*)+", "<br>", _html_escape(text))
 
 
 def render_citation(c: dict) -> str:
@@ -287,18 +160,19 @@ def render_citation(c: dict) -> str:
         meta.append(f"p. {c['page']}")
     meta_html = " · ".join(html_text(m) for m in meta if m)
     passage = highlighted(c.get("text", ""), c.get("highlights") or [])
-    return (
+    block = (
         f'<div class="rag-source" data-n="{int(c.get("n", 0))}">'
         f'<div class="rag-source-head">[{int(c.get("n", 0))}] {link}</div>'
         + (f'<div class="rag-source-meta">{meta_html}</div>' if meta_html else "")
         + f'<blockquote class="rag-passage">{passage}</blockquote></div>'
     )
+    return block.replace("\n", " ")  # none is left; the whole source on one line whatever happens
 
 
 def render_answer(turn: dict) -> str:
     """The assistant message of one turn: notice, answer text, then sources or related reading."""
     lang = turn.get("lang", "en")
-    t = CHAT_TEXTS.get(lang, CHAT_TEXTS["en"])
+    t = chat_texts(lang)
     parts = []
     if turn.get("notice"):
         parts.append(f'<div class="rag-notice">ⓘ {html_text(turn["notice"])}</div>')
@@ -319,11 +193,12 @@ def render_answer(turn: dict) -> str:
     elif answer.get("citations"):
         if answer.get("source_language") and answer.get("source_answer"):
             # the translation is marked as such, the verified answer one click away
-            source = t["source_answer"].format(lang=t["lang_names"].get(answer["source_language"], answer["source_language"]))
+            src_lang = answer["source_language"]
+            source = t["source_answer"].format(lang=t["lang_names"].get(src_lang, src_lang))
             body += (
                 f'\n\n<div class="rag-note">{html_text(t["translated_note"])}</div>'
                 f'<details class="rag-source-answer"><summary>{html_text(source)}</summary>'
-                f'<div lang="{html.escape(answer["source_language"], quote=True)}">{html_text(answer["source_answer"])}</div></details>'
+                f'<div lang="{html.escape(src_lang, quote=True)}">{html_text(answer["source_answer"])}</div></details>'
             )
         body += SOURCES_SEPARATOR + t["sources"] + "\n\n" + "".join(render_citation(c) for c in answer["citations"])
     return body
@@ -339,10 +214,11 @@ def render_chat(turns: list[dict]) -> list[dict]:
 
 
 def raw_history(turns: list[dict]) -> list[dict]:
-    """What the assistant sees of the conversation: questions and answer texts, no sources."""
+    """What the assistant sees of the conversation: questions and answer texts, no sources
+    (nor turns the server refused: a busy server is no part of the conversation)."""
     history = []
     for turn in turns:
-        if turn.get("answer") is None:
+        if turn.get("answer") is None or turn["answer"].get("busy"):
             continue
         history.append({"role": "user", "content": turn["question"]})
         history.append({"role": "assistant", "content": turn["answer"].get("answer", "")})
@@ -353,17 +229,12 @@ def new_session() -> dict:
     return {"turns": [], "notices": [], "last_feedback": None}
 
 
-def _answer_record(answer: Answer) -> dict:
-    record = answer.to_json()
-    record.pop("removed", None)
-    return record
-
-
 # --- the service behind the page -------------------------------------------------------------
 
 
 class ChatService:
-    """Start-up, answering, feedback and staff actions; the Gradio callbacks are its methods."""
+    """Start-up, answering and feedback; the chat's Gradio callbacks are its methods (the staff
+    tab's are in rag.staff_ui)."""
 
     def __init__(self, settings: Settings, started: float | None = None, assistant: Assistant | None = None):
         self.settings = settings
@@ -378,6 +249,14 @@ class ChatService:
         self.model = ""
         self.model_notice: str | None = None
         self._models_after: threading.Event | None = None
+        self.admission = Admission(settings.serve_max_per_client)
+        self.line = ModelLine(settings.serve_max_waiting, settings.serve_max_wait_s)
+        self._secrets = settings_secrets(settings)
+        self._reload_lock = threading.Lock()
+
+    def public(self, text: str | None) -> str:
+        """``text`` as the public may see it: no server paths or addresses (rag.serving)."""
+        return public_text(text, self._secrets)
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -437,6 +316,30 @@ class ChatService:
         finally:
             self.ready.set()
 
+    def _running(self) -> bool:
+        return self.ready.is_set() and not self.error and self.assistant is not None
+
+    def reload_index(self) -> None:
+        """Use the index on disk now (after a re-index here)."""
+        with self._reload_lock:
+            self.assistant.reload_index()
+
+    def follow_index(self) -> None:
+        """Pick up a re-index made by another process: when ``embeddings/current`` points at
+        another version than the one loaded, load that (a cheap check, made per request)."""
+        if not self._running() or not self.assistant.retriever_loaded:
+            return
+        target = Path(os.path.realpath(current_path(Path(self.settings.index_dir))))
+        if target == self.assistant.retriever.index.path or not target.is_dir():
+            return
+        with self._reload_lock:
+            if target != self.assistant.retriever.index.path:
+                try:
+                    self.assistant.reload_index()
+                    log.warning("index %s from another process loaded", target.name)
+                except IndexUnavailable as e:  # keep answering from the one loaded
+                    log.warning("index %s not loaded: %s", target.name, e)
+
     def _documents(self) -> int:
         a = self.assistant
         if a is None or not a.retriever_loaded:
@@ -444,88 +347,160 @@ class ChatService:
         return len(a.retriever.index.manifest.get("files", {}))
 
     def status(self) -> dict:
-        """Whether the assistant is ready, and what it runs on."""
+        """Whether the assistant is ready, and what it runs on (no server paths or addresses)."""
+        self.follow_index()
         frac, msg = self.progress
-        chunks = self.assistant.retriever.index.size if self.ready.is_set() and not self.error else 0
+        chunks = self.assistant.retriever.index.size if self._running() else 0
         return {
-            "ready": self.ready.is_set() and not self.error,
+            "ready": self._running(),
             "progress": round(frac, 3),
-            "message": msg,
-            "error": self.error,
+            "message": self.public(msg),
+            "error": self.public(self.error) if self.error else None,
             "backend": self.backend,
-            "model": self.model,
+            "model": self.public(self.model),
             "documents": self._documents() if chunks else 0,
             "chunks": chunks,
             "seconds_to_ready": round(self.ready_after, 2) if self.ready_after is not None else None,
+            "waiting_for_model": self.line.waiting(),
         }
 
     def footer(self) -> str:
         if self.error:
-            return f"*{md_text('Not available: ' + self.error)}*"
+            return f"*{md_text('Not available: ' + self.public(self.error))}*"
         if not self.ready.is_set():
             return ""
         model = f"{self.backend} ({self.model})" if self.model and self.model != "none" else self.backend
         return (
             f"<small>{self._documents()} documents, {self.assistant.retriever.index.size} passages indexed · "
-            f"answers by {html_text(model)} · every answer is checked against its sources</small>"
+            f"answers by {html_text(self.public(model))} · every answer is checked against its sources</small>"
         )
 
-    def wait_ready(self, progress=gr.Progress()):
+    def wait_ready(self, progress=gr.Progress()):  # noqa: B008 (Gradio's way of asking for a progress bar)
         """Page load: show a progress bar while the index is built and models load."""
         while not self.ready.wait(0.4):
             frac, msg = self.progress
-            progress(frac, desc=msg)
+            progress(frac, desc=self.public(msg))
         return self.footer(), gr.skip()
 
     # --- chat -------------------------------------------------------------------------------
 
-    def respond(self, message: str, session: dict):
-        """Stream one answer: yields (chat, session, question box, answer record)."""
+    def respond(self, message: str, session: dict, request: gr.Request = None):
+        """Stream one answer: yields (chat, session, question box, answer record).
+
+        A question is admitted if its conversation has none in flight and its client fewer than
+        ``serve_max_per_client``; one that needs the language model (``Assistant.plan``) then
+        waits in the fair line for the model slot, seeing its place and an estimate; the others
+        are answered at once, never behind a model answer."""
         question = (message or "").strip()[:MAX_QUESTION_CHARS]
         session = session or new_session()
         if not question:
             yield render_chat(session["turns"]), session, "", gr.skip()
             return
         lang = detect_language(question)
-        t = CHAT_TEXTS.get(lang, CHAT_TEXTS["en"])
+        t = chat_texts(lang)
         history = raw_history(session["turns"])
         turn = {"question": question, "lang": lang, "text": "", "notice": "", "answer": None}
         session["turns"].append(turn)
         yield render_chat(session["turns"]), session, "", gr.skip()
 
+        client, sid = client_address(request), session_id(request)
+        refused = self.admission.enter(client, sid)
+        if refused:
+            yield self._refused(turn, session, t[refused])
+            return
+        try:
+            yield from self._answer(question, history, turn, session, t, client)
+        finally:
+            self.admission.leave(client, sid)
+
+    def _answer(self, question: str, history: list[dict], turn: dict, session: dict, t: dict, client: str):
         while not self.ready.wait(0.5):
             frac, msg = self.progress
-            turn["waiting"] = f"{t['preparing']}: {round(frac * 100)}% ({msg})"
+            turn["waiting"] = f"{t['preparing']}: {round(frac * 100)}% ({self.public(msg)})"
             yield render_chat(session["turns"]), session, gr.skip(), gr.skip()
         turn.pop("waiting", None)
         if self.error:
-            turn["text"] = t["unavailable"].format(error=self.error)
+            turn["text"] = t["unavailable"].format(error=self.public(self.error))
             turn["answer"] = {"question": question, "answer": turn["text"], "abstained": True, "citations": []}
             yield render_chat(session["turns"]), session, gr.skip(), turn["answer"]
             return
+        try:
+            self.follow_index()
+            plan = self.assistant.plan(question, history)
+        except Exception as e:  # the search itself failed: said in the chat like any answering failure
+            yield self._failed(turn, session, t, e)
+            return
+        if not plan.needs_model:
+            yield from self._stream(question, history, turn, session, t)
+            return
+        ticket = self.line.join(client)
+        if ticket is None:
+            yield self._refused(turn, session, t["busy"])
+            return
+        try:
+            while not self.line.wait(ticket, 1.0 if turn.get("waiting") else 0.05):
+                if ticket.waited_s() > self.line.max_wait_s:
+                    yield self._refused(turn, session, t["busy"])
+                    return
+                turn["waiting"] = self._place(ticket, t)
+                yield render_chat(session["turns"]), session, gr.skip(), gr.skip()
+            turn.pop("waiting", None)
+            yield from self._stream(question, history, turn, session, t)
+        finally:
+            self.line.leave(ticket)
 
+    def _place(self, ticket, t: dict) -> str:
+        """"n ahead of you, about T s" for a ticket waiting for the model."""
+        ahead, estimate = self.line.ahead(ticket), self.line.estimate_s(ticket)
+        if estimate is None:
+            return t["queued_no_estimate"].format(ahead=ahead)
+        return t["queued"].format(ahead=ahead, seconds=max(5, 5 * round(estimate / 5)))
+
+    def _stream(self, question: str, history: list[dict], turn: dict, session: dict, t: dict):
         try:
             for event in self.assistant.ask_stream(question, history):
                 if event.kind == "notice":
                     if event.text and event.text not in session["notices"]:
                         session["notices"].append(event.text)  # said once per conversation
-                        turn["notice"] = event.text
+                        turn["notice"] = self.public(event.text)
                         yield render_chat(session["turns"]), session, gr.skip(), gr.skip()
                 elif event.kind == "delta":
                     turn["text"] += event.text
                     yield render_chat(session["turns"]), session, gr.skip(), gr.skip()
                 elif event.kind == "final" and event.answer is not None:
-                    turn["answer"] = _answer_record(event.answer)
+                    turn["answer"] = self._record_of(event.answer)
                     turn["text"] = event.answer.answer
         except Exception as e:  # never a dead chat: say what happened, keep the session
-            log.exception("answering failed for %r", question)
-            turn["text"] = t["failed"].format(error=e.__class__.__name__)
-            turn["answer"] = {"question": question, "answer": turn["text"], "abstained": True, "citations": [],
-                              "error": str(e)}
+            yield self._failed(turn, session, t, e)
+            return
         if turn["answer"] is None:
             turn["answer"] = {"question": question, "answer": turn["text"], "abstained": not turn["text"],
                               "citations": []}
         yield render_chat(session["turns"]), session, gr.skip(), turn["answer"]
+
+    def _record_of(self, answer: Answer) -> dict:
+        """The answer as the public gets it in ``/ask``: no removed sentences, notices without
+        server paths or addresses."""
+        record = answer.to_json()
+        record.pop("removed", None)
+        record["notices"] = [self.public(n) for n in record.get("notices") or []]
+        return record
+
+    def _failed(self, turn: dict, session: dict, t: dict, error: Exception):
+        log.exception("answering failed for %r", turn["question"])
+        turn.pop("waiting", None)
+        turn["text"] = t["failed"].format(error=error.__class__.__name__)
+        turn["answer"] = {"question": turn["question"], "answer": turn["text"], "abstained": True, "citations": [],
+                          "error": error.__class__.__name__}
+        return render_chat(session["turns"]), session, gr.skip(), turn["answer"]
+
+    def _refused(self, turn: dict, session: dict, text: str):
+        """The turn answered with ``text`` (busy, one at a time ...), kept out of the history."""
+        turn.pop("waiting", None)
+        turn["text"] = text
+        turn["answer"] = {"question": turn["question"], "answer": text, "abstained": True, "citations": [],
+                          "busy": True}
+        return render_chat(session["turns"]), session, gr.skip(), turn["answer"]
 
     def clear(self):
         return [], new_session(), gr.update(visible=False, value=""), ""
@@ -545,7 +520,7 @@ class ChatService:
         try:
             return self._store_rating(session, turn, a, rating)
         except FeedbackUnavailable as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(self.public(str(e))) from None
 
     def _store_rating(self, session: dict, turn: dict, a: dict, rating: str) -> tuple[int, str]:
         if turn.get("feedback_id"):
@@ -563,7 +538,7 @@ class ChatService:
                 language=a.get("language") or turn.get("lang", ""),
             )
         session["last_feedback"] = turn["feedback_id"]
-        t = CHAT_TEXTS.get(turn.get("lang", "en"), CHAT_TEXTS["en"])
+        t = chat_texts(turn.get("lang", "en"))
         return turn["feedback_id"], t["thanks_up" if rating == "up" else "thanks_down"]
 
     def on_like(self, session: dict, data: gr.LikeData):
@@ -585,98 +560,25 @@ class ChatService:
         try:
             self.store.update(fid, comment=(comment or "").strip()[:2000])
         except FeedbackUnavailable as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(self.public(str(e))) from None
         lang = next((t.get("lang", "en") for t in session["turns"] if t.get("feedback_id") == fid), "en")
-        return session, gr.update(visible=False, value=""), CHAT_TEXTS[lang]["comment_saved"]
+        return session, gr.update(visible=False, value=""), chat_texts(lang)["comment_saved"]
 
     def api_feedback(self, rating: str, comment: str, turn: float | None, session: dict):
         """API: rate answer ``turn`` (1-based; 0 or empty = the latest) 'up' or 'down', with a comment."""
         rating = (rating or "").strip().lower()
         if rating not in ("up", "down"):
             raise gr.Error("rating must be 'up' or 'down'")
+        if turn is not None and not (isinstance(turn, (int, float)) and math.isfinite(turn) and turn >= 0):
+            raise gr.Error("turn must be a whole number: 1 for the first answer, 0 for the latest")
         n = int(turn or 0)
         fid, thanks = self._record(session, n - 1 if n > 0 else -1, rating)
         if comment and comment.strip():
             try:
                 self.store.update(fid, comment=comment.strip()[:2000])
             except FeedbackUnavailable as e:
-                raise gr.Error(str(e)) from None
+                raise gr.Error(self.public(str(e))) from None
         return session, f"{thanks} (feedback #{fid})"
-
-    # --- staff ------------------------------------------------------------------------------
-
-    def _check(self, password: str | None, request: gr.Request | None = None) -> None:
-        """The staff password, checked server-side; failed tries are counted per client address,
-        and a client past the limit is locked out for a while (rag.staff.check_password)."""
-        s = self.settings
-        client = getattr(getattr(request, "client", None), "host", None)
-        limits = {"max_failures": s.staff_max_failures, "lockout_s": s.staff_lockout_s}
-        wait = staff.lockout_remaining(client, **limits)
-        if wait > 0:
-            raise gr.Error(f"Too many failed tries; try again in {max(1, round(wait / 60))} min.")
-        if not staff.check_password(password, s.staff_password, client=client, **limits):
-            raise gr.Error("Wrong staff password.")
-
-    def _embedder(self):
-        self.ready.wait()
-        if self.error or self.assistant is None:
-            raise gr.Error(f"The assistant is not running: {self.error}")
-        return self.assistant.retriever.embedder
-
-    def _staff_view(self, message: str):
-        docs = staff.list_documents(self.settings)
-        rows = [
-            [d["file"], d["title"], d["publisher"], d["date"], d["chunks"], d["indexed_at"][:16].replace("T", " "),
-             d["status"]]
-            for d in docs
-        ]
-        choices = [d["file"] for d in docs if d["status"] != "removed (re-index)"]
-        return rows, gr.update(choices=choices, value=None), message
-
-    def _reindex(self, progress) -> str:
-        report = staff.reindex(self.settings, self._embedder(), progress=lambda f, m: progress(f, desc=m))
-        self.assistant.reload_index()
-        return staff.report_text(report)
-
-    def admin_list(self, password: str, request: gr.Request):
-        self._check(password, request)
-        return self._staff_view("")
-
-    def admin_upload(self, password, files, title, publisher, date, url, replace, request: gr.Request,
-                     progress=gr.Progress()):
-        self._check(password, request)
-        paths = [files] if isinstance(files, (str, Path)) else list(files or [])
-        if not paths:
-            raise gr.Error("Choose one or more files to upload.")
-        try:
-            meta = staff.clean_metadata(title or "", publisher or "", date or "", url or "")
-        except staff.StaffError as e:
-            raise gr.Error(str(e)) from e
-        if meta and len(paths) > 1:
-            raise gr.Error("Title, publisher, date and URL describe one document: upload one file at a time with them.")
-        saved, refused = [], []
-        for p in paths:
-            p = Path(getattr(p, "name", p))
-            try:
-                saved.append(staff.save_upload(self.settings, p, p.name, meta=meta or None, replace=bool(replace)))
-            except staff.StaffError as e:
-                refused.append(str(e))
-        lines = [f"Added {name}." for name in saved] + [f"Refused: {r}" for r in refused]
-        if saved:
-            lines.append(self._reindex(progress))
-        return (*self._staff_view("\n\n".join(lines)), gr.update(value=None))
-
-    def admin_remove(self, password: str, name: str, request: gr.Request, progress=gr.Progress()):
-        self._check(password, request)
-        try:
-            staff.remove_document(self.settings, name or "")
-        except staff.StaffError as e:
-            raise gr.Error(str(e)) from e
-        return self._staff_view(f"Removed {name}.\n\n" + self._reindex(progress))
-
-    def admin_reindex(self, password: str, request: gr.Request, progress=gr.Progress()):
-        self._check(password, request)
-        return self._staff_view(self._reindex(progress))
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -690,8 +592,10 @@ def build_app(
     service = ChatService(settings, started=started)
     if start:
         service.start(models_after=models_after)
+    staff = StaffService(service) if settings.staff_password else None
     L = I18N
-    with gr.Blocks(title=LABELS["en"]["rag_title"], analytics_enabled=False) as demo:
+    # temporary files (uploads never sent on to the staff handler) deleted after an hour, checked every 10 min
+    with gr.Blocks(title=UI_LABELS["en"]["rag_title"], analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         session = gr.State(new_session())
         gr.Markdown(L("rag_intro"), elem_id="intro")
         with gr.Tabs():
@@ -707,7 +611,7 @@ def build_app(
                     latex_delimiters=[],
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
-                    placeholder=LABELS["en"]["rag_chat_placeholder"],
+                    placeholder=UI_LABELS["en"]["rag_chat_placeholder"],
                     allow_tags=False,
                 )
                 with gr.Row():
@@ -737,10 +641,13 @@ def build_app(
                 api_answer = gr.JSON(visible=False)
                 api_feedback_btn = gr.Button(visible=False)
 
-            if settings.staff_password:
-                _staff_tab(service, L)
+            if staff is not None:
+                staff_tab(staff, L, footer)
 
-        ask = dict(fn=service.respond, inputs=[question, session], outputs=[chatbot, session, question, api_answer])
+        # every question starts at once (no Gradio queue in front of it): rag.serving decides who
+        # waits for the language model, and no-model answers never wait
+        ask = dict(fn=service.respond, inputs=[question, session], outputs=[chatbot, session, question, api_answer],
+                   concurrency_id="ask", concurrency_limit=None)
         question.submit(**ask, api_name="ask", api_description="Ask a question; streams the chat with sources.")
         send.click(**ask, api_visibility="private")
         chatbot.like(service.on_like, [session], [session, comment_row, feedback_note], api_visibility="private")
@@ -759,70 +666,35 @@ def build_app(
         demo.load(service.wait_ready, None, [footer, chatbot], api_visibility="private", concurrency_limit=None,
                   show_progress="full")
     demo.service = service  # for callers (app.py logs start-up times, tests)
+    demo.staff = staff
     return demo
 
 
-def _staff_tab(service: ChatService, L) -> None:
-    """The staff tab; only built when a staff password is configured."""
-    s = service.settings
-    with gr.Tab(L("rag_tab_staff"), id="staff"):
-        gr.Markdown(
-            f"Upload documents ({', '.join(SUPPORTED)}; at most {s.upload_max_mb} MB each), remove them, and "
-            "re-index. Every action needs the staff password."
-        )
-        password = gr.Textbox(label=L("rag_staff_password"), type="password", elem_id="staff-password")
-        status = gr.Markdown(elem_id="staff-status")
-        with gr.Accordion(L("rag_documents"), open=True):
-            table = gr.Dataframe(
-                headers=["File", "Title", "Publisher", "Date", "Chunks", "Indexed at", "Status"],
-                datatype=["str", "str", "str", "str", "number", "str", "str"],
-                interactive=False,
-                wrap=True,
-                column_widths=["19%", "31%", "14%", "9%", "7%", "12%", "8%"],
-                elem_id="staff-documents",
-            )
-            refresh = gr.Button(L("rag_refresh"), elem_id="staff-refresh")
-        with gr.Accordion(L("rag_add_documents"), open=True):
-            files = gr.File(
-                label=L("rag_upload_files"), file_count="multiple", file_types=list(SUPPORTED), type="filepath",
-                elem_id="staff-files",
-            )
-            with gr.Row():
-                title = gr.Textbox(label=L("rag_doc_title"), max_length=300)
-                publisher = gr.Textbox(label=L("rag_doc_publisher"), max_length=200)
-            with gr.Row():
-                date = gr.Textbox(label=L("rag_doc_date"), max_length=10)
-                url = gr.Textbox(label=L("rag_doc_url"), max_length=500)
-            replace = gr.Checkbox(label=L("rag_replace"), value=False)
-            upload = gr.Button(L("rag_upload"), variant="primary", elem_id="staff-upload")
-        with gr.Row():
-            remove_choice = gr.Dropdown(label=L("rag_remove_choice"), choices=[], allow_custom_value=True, scale=3,
-                                        elem_id="staff-remove-choice")
-            remove = gr.Button(L("rag_remove"), variant="stop", scale=1, elem_id="staff-remove")
-        reindex = gr.Button(L("rag_reindex"), elem_id="staff-reindex")
-
-        view = [table, remove_choice, status]
-        hidden = dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1)
-        refresh.click(service.admin_list, [password], view, api_name="admin_list", **hidden)
-        upload.click(
-            service.admin_upload, [password, files, title, publisher, date, url, replace], [*view, files],
-            api_name="admin_upload", **hidden,
-        )
-        remove.click(service.admin_remove, [password, remove_choice], view, api_name="admin_remove", **hidden)
-        reindex.click(service.admin_reindex, [password], view, api_name="admin_reindex", **hidden)
+MAX_REQUEST_BYTES = 256 * 1024  # any request but an upload: a question is at most 1000 characters
 
 
-def launch_options(settings: Settings) -> dict:
-    """Keyword arguments for ``Blocks.launch``."""
+def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
+    """Keyword arguments for ``demo.launch``: request limits, the upload route only for staff
+    (``rag.serving.RequestLimits``), enough worker threads for the model line and the rest."""
+    staff = getattr(demo, "staff", None)
+    upload_max = settings.upload_max_mb * 1024 * 1024
+    limits = Middleware(
+        RequestLimits,
+        max_body=MAX_REQUEST_BYTES,
+        upload_max_body=upload_max * MAX_UPLOAD_FILES + MAX_REQUEST_BYTES,
+        uploads_allowed=staff.uploads_allowed if staff is not None else None,
+    )
     return dict(
         server_name=settings.host,
         server_port=settings.port,
-        max_file_size=settings.upload_max_mb * 1024 * 1024,
+        max_file_size=upload_max,
+        max_threads=max(40, settings.serve_max_waiting + 2 * settings.serve_max_per_client + 16),
+        app_kwargs={"middleware": [limits]},
         i18n=I18N,
         css=CSS,
         ssr_mode=False,
         mcp_server=False,
         footer_links=["api"],
-        show_error=True,
+        show_error=False,  # gr.Error messages only: the text of any other exception stays in the log
         quiet=False,
     )

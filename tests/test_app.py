@@ -12,13 +12,17 @@ import json
 import re
 import sqlite3
 import time
+import uuid
+from pathlib import Path
 
+import gradio as gr
 import pytest
+from gradio.utils import get_upload_folder
 
 from rag.cli import main as rag_cli
 from rag.config import Settings
 from rag.feedback import FeedbackStore, export_questions
-from rag.staff import StaffError, check_password, remove_document, safe_filename, save_upload
+from rag.staff import StaffError, remove_document, safe_filename, save_upload
 from rag.webapp import SOURCES_SEPARATOR, md_text, render_answer, render_chat
 
 from .conftest import HOSTILE_FILE, ROOT, STAFF_PASSWORD
@@ -80,6 +84,38 @@ def test_rendering_escapes_everything_and_highlights_support():
     assert "P&amp;Q · 2024-01-01" in bot["content"]
     # sources are one HTML block: no blank line inside it
     assert "\n\n" not in bot["content"].split(SOURCES_SEPARATOR)[1].strip()
+
+
+def test_line_breaks_of_every_kind_cannot_end_a_source_block():
+    """A document with carriage-return-only (or Unicode) line breaks: a blank line would end the
+    source's HTML block and let the markdown after it (an image, a link) render; none is left."""
+    passage = ("Notice.\r\r![x](https://evil.example/pixel.png)\r\r[Apply](https://evil.example/apply)"
+               "\u2028\u2028Done.\x0b\x0c\x85end")
+    turn = {"question": "q", "lang": "en", "text": "Notice [1].", "answer": {
+        "answer": "Notice [1].", "abstained": False,
+        "citations": [{"n": 1, "doc_id": "d", "title": "T\r\r![t](https://evil.example/t.png)", "source": "",
+                       "text": passage, "highlights": [[0, 7]]}],
+    }}
+    sources = render_answer(turn).split(SOURCES_SEPARATOR, 1)[1].strip()
+    assert not re.search(r"[\r\n\x0b\x0c\x85\u2028\u2029]", sources)  # one line: one HTML block
+    assert "](" not in sources and "![" not in sources  # no markdown link or image syntax left
+    assert "&#91;Apply&#93;(https://evil.example/apply)" in sources  # shown as text
+
+
+def test_public_text_hides_server_paths_and_addresses_but_not_words():
+    from rag.serving import public_text
+
+    hidden = {
+        "model '/srv/rag/models/x.gguf' not found": "model '(server path)' not found",
+        "endpoint http://10.1.2.3:8000/v1 failed": "endpoint (server address) failed",
+        "PostgreSQL at db.internal:5432 is unreachable": "PostgreSQL at (server address) is unreachable",
+        "file ~/feedback.sqlite3 and C:\\rag\\index": "file (server path) and (server path)",
+    }
+    for text, public in hidden.items():
+        assert public_text(text) == public
+    kept = "and/or 1/2 N/A, e.g. 3.5 percent; rag.toml; version 3.1.2; Reading china-rok-zone-industrial-layout.txt"
+    assert public_text(kept) == kept
+    assert public_text("index at /data/index-7 failed", ["/data/index-7"]) == "index at (server path) failed"
 
 
 def test_markdown_is_inert():
@@ -263,6 +299,9 @@ def test_feedback_is_stored_in_sqlite_and_exported(public_app, tmp_path, monkeyp
 
     with pytest.raises(Exception, match="rating must be"):
         client.predict("meh", "", 0, api_name="/feedback")
+    # a negative turn rated the latest answer without a word; now it is refused and says why
+    with pytest.raises(Exception, match="turn must be a whole number"):
+        client.predict("up", "", -3, api_name="/feedback")
 
 
 def test_document_text_is_escaped(public_app):
@@ -297,6 +336,35 @@ def test_no_staff_endpoints_without_password(public_app):
         assert err.value.code in (403, 404)
 
 
+def test_uploads_are_refused_without_a_staff_tab(public_app):
+    """Gradio's upload route stores any file anyone sends it, whether or not a component takes files."""
+    import httpx
+
+    name = f"junk-{uuid.uuid4().hex}.txt"
+    r = httpx.post(public_app.url + "gradio_api/upload", files={"files": (name, b"junk " * 1000)}, timeout=30)
+    assert r.status_code == 404, r.text
+    assert not list(Path(get_upload_folder()).glob(f"*/{name}"))
+
+
+def test_request_bodies_are_capped(public_app):
+    import httpx
+
+    url = public_app.url + "gradio_api/queue/join"
+    r = httpx.post(url, content=b"{" + b" " * 300_000 + b"}", headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 413 and "at most 256 KB" in r.text
+
+    def chunks():
+        yield b'{"data": ["'
+        yield b"x" * 1000
+        yield b'"]}'
+
+    r = httpx.post(url, content=chunks(), headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 411
+    # a question of 5000 characters still arrives, and is cut to 1000
+    _, chat, record = ask(public_app.client(), "What does the Norman Bethune Center focus on? " + "x" * 5000)
+    assert len(record["question"]) <= 1000
+
+
 def _get_text(url: str) -> str:
     import urllib.request
 
@@ -308,15 +376,17 @@ def _get_text(url: str) -> str:
 
 
 def test_staff_endpoints_refuse_without_the_password(staff_app, tmp_path):
-    from gradio_client import handle_file
+    """From an address that never gave the staff password: every staff call refused, and no file
+    even reaches Gradio's upload route."""
+    from gradio_client import Client, handle_file
 
-    client = staff_app.client()
-    doc = tmp_path / "intruder.md"
+    client = Client(staff_app.url, verbose=False, headers={"X-Forwarded-For": "198.51.100.66"})
+    doc = tmp_path / f"intruder-{uuid.uuid4().hex}.md"
     doc.write_text("# Intruder\n\nThis should never reach the corpus.\n", encoding="utf-8")
     before = sorted(p.name for p in staff_app.corpus_dir.iterdir())
     calls = [
         ("/admin_list", ()),
-        ("/admin_upload", ([handle_file(str(doc))], "", "", "", "", False)),
+        ("/admin_upload", ([], "", "", "", "", False)),
         ("/admin_remove", ("china-rok-zone-industrial-layout.txt",)),
         ("/admin_reindex", ()),
     ]
@@ -324,15 +394,57 @@ def test_staff_endpoints_refuse_without_the_password(staff_app, tmp_path):
         for api_name, args in calls:
             with pytest.raises(Exception, match="Wrong staff password"):
                 client.predict(password, *args, api_name=api_name)
+        with pytest.raises(Exception, match="403 Forbidden.*gradio_api/upload"):
+            client.predict(password, [handle_file(str(doc))], "", "", "", "", False, api_name="/admin_upload")
     assert sorted(p.name for p in staff_app.corpus_dir.iterdir()) == before
+    assert not list(Path(get_upload_folder()).glob(f"*/{doc.name}"))
+
+
+def test_uploads_need_a_staff_address_and_leave_no_temporary_files(staff_app, tmp_path):
+    """Only an address that passed the staff password may upload; Gradio's temporary copy of an
+    upload is deleted once it was copied into the corpus, and so is a refused one's."""
+    import httpx
+    from gradio_client import Client, handle_file
+
+    address = "192.0.2.44"
+    client = Client(staff_app.url, verbose=False, headers={"X-Forwarded-For": address})
+    upload = staff_app.url + "gradio_api/upload"
+    r = httpx.post(upload, files={"files": ("a.txt", b"text")}, headers={"X-Forwarded-For": address}, timeout=30)
+    assert r.status_code == 403 and "staff password" in r.text
+    client.predict(STAFF_PASSWORD, api_name="/admin_list")
+    r = httpx.post(upload, files={"files": ("a.txt", b"text")}, headers={"X-Forwarded-For": address}, timeout=30)
+    assert r.status_code == 200
+    for path in map(Path, r.json()):  # never sent on (Gradio's delete_cache would remove it after an hour)
+        path.unlink()
+        path.parent.rmdir()
+    r = httpx.post(upload, files={"files": ("a.txt", b"text")}, headers={"X-Forwarded-For": "192.0.2.45"}, timeout=30)
+    assert r.status_code == 403  # another address still may not
+
+    tag = uuid.uuid4().hex[:12]
+    kept, empty = tmp_path / f"Depot-{tag}.md", tmp_path / f"empty-{tag}.md"
+    kept.write_text("# Depot notes\n\nThe Depot Park rents cold-storage rooms by the month.\n", encoding="utf-8")
+    empty.write_bytes(b"")
+    _table, _choices, message, _footer, _files = client.predict(
+        STAFF_PASSWORD, [handle_file(str(kept)), handle_file(str(empty))], "", "", "", "", False,
+        api_name="/admin_upload")
+    assert f"Added Depot-{tag}.md" in message and "the file is empty" in message
+    assert (staff_app.corpus_dir / f"Depot-{tag}.md").is_file()
+    assert not list(Path(get_upload_folder()).glob(f"**/*{tag}*"))  # neither temporary copy is left
+
+    # no file chosen: one message, the rest as it was (skipped outputs), no error
+    outputs = client.predict(STAFF_PASSWORD, [], "", "", "", "", False, api_name="/admin_upload")
+    assert outputs[2] == "Choose one or more files to upload."
+    client.predict(STAFF_PASSWORD, f"Depot-{tag}.md", api_name="/admin_remove")
 
 
 def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     from gradio_client import handle_file
 
     client = staff_app.client()
-    table, _choices, _msg = client.predict(STAFF_PASSWORD, api_name="/admin_list")
+    table, _choices, _msg, footer = client.predict(STAFF_PASSWORD, api_name="/admin_list")
     rows = {r[0]: r for r in table["data"]}
+    documents = len(rows)
+    assert f"{documents} documents" in footer
     assert {"china-rok-zone-industrial-layout.txt", HOSTILE_FILE} <= set(rows)
     assert all(r[4] > 0 and r[6] == "indexed" and r[5] for r in rows.values())  # chunks, status, indexed_at
     assert rows["china-rok-zone-industrial-layout.txt"][3] == "2020-07-02"
@@ -340,11 +452,12 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     doc = tmp_path / "Harbour zone notes.md"
     doc.write_text("# Harbour notes\n\nHarbour Valley Zone offers a rent subsidy of 30 percent for the first two "
                    "years to marine robotics firms.\n", encoding="utf-8")
-    table, _choices, msg, _files = client.predict(
+    table, _choices, msg, footer, _files = client.predict(
         STAFF_PASSWORD, [handle_file(str(doc))], "Harbour Valley Zone notes", "Harbour office", "2024-03-01",
         "https://example.org/harbour", False, api_name="/admin_upload",
     )
     assert "Added Harbour-zone-notes.md" in msg and "1 added" in msg
+    assert f"{documents + 1} documents" in footer  # the page footer follows the re-index
     assert (staff_app.corpus_dir / "Harbour-zone-notes.md").is_file()
     rows = {r[0]: r for r in table["data"]}
     assert rows["Harbour-zone-notes.md"][1:4] == ["Harbour Valley Zone notes", "Harbour office", "2024-03-01"]
@@ -372,12 +485,13 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     for name in ("../corpus/SOURCES.tsv", "SOURCES.tsv", "/etc/passwd"):
         with pytest.raises(Exception, match="not a plain file name|not a document|outside"):
             client.predict(STAFF_PASSWORD, name, api_name="/admin_remove")
-    table, _choices, msg = client.predict(STAFF_PASSWORD, "Harbour-zone-notes.md", api_name="/admin_remove")
+    table, _choices, msg, footer = client.predict(STAFF_PASSWORD, "Harbour-zone-notes.md", api_name="/admin_remove")
     assert "Removed Harbour-zone-notes.md" in msg and "1 removed" in msg
     assert "Harbour-zone-notes.md" not in {r[0] for r in table["data"]}
     assert not (staff_app.corpus_dir / "Harbour-zone-notes.md").exists()
+    assert f"{documents} documents" in footer
 
-    table, _choices, msg = client.predict(STAFF_PASSWORD, api_name="/admin_reindex")
+    table, _choices, msg, _footer = client.predict(STAFF_PASSWORD, api_name="/admin_reindex")
     assert "0 added" in msg and "0 removed" in msg
 
 
@@ -404,6 +518,47 @@ def test_missing_model_is_said_once_and_answers_extractively(corpus_index, tmp_p
     assert "language model (llamacpp) is unavailable" in first and rec1["backend"] == "extractive"
     assert "unavailable" not in second and rec2["backend"] == "extractive"
     assert rec1["citations"]
+
+
+def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, caplog):
+    """In-process over the session's index: a model file that is missing (its path is in the
+    notice), a model server that is down (its URL is in the notice), an index folder that cannot
+    be built (its path is in the start-up error). The chat, the /ask record, /status and the
+    footer say what happened without them; the log keeps them."""
+    from rag.webapp import ChatService, new_session
+
+    from .conftest import free_port
+
+    missing = tmp_path / "models" / "no-such-model.gguf"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    cases = [({"backend": "llamacpp", "gguf_model": str(missing)}, str(tmp_path)),
+             ({"backend": "openai", "openai_base_url": dead, "openai_timeout": 5}, "127.0.0.1")]
+    for update, secret in cases:
+        service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3", **update}))
+        service.start(background=False)
+        *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())
+        public = json.dumps([chat, record, service.status(), service.footer()], ensure_ascii=False)
+        assert record["notices"] and "(server " in record["notices"][0], record["notices"]
+        assert secret not in public and str(ROOT) not in public, public[:2000]
+        assert secret in caplog.text  # the log keeps it
+
+    # a feedback store that cannot be opened: its reason names the file
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "a-file" / "fb.sqlite3"}))
+    service.start(background=False)
+    *_, (_chat, session, _box, _record) = service.respond(SEMICONDUCTOR_Q, new_session())
+    with pytest.raises(gr.Error) as refused:
+        service.api_feedback("up", "", 0, session)
+    assert "Feedback is unavailable right now" in refused.value.message and "a-file" not in refused.value.message
+
+    broken = corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3",
+                                             "corpus_dir": tmp_path / "no-such-corpus", "index_dir": tmp_path / "i2"})
+    service = ChatService(broken)
+    service.start(background=False)
+    *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())
+    public = json.dumps([chat, record, service.status(), service.footer()], ensure_ascii=False)
+    assert service.status()["error"] and "no-such-corpus" not in public and str(tmp_path) not in public
+    assert "no-such-corpus" in caplog.text
 
 
 def test_index_missing_at_start_is_built_with_progress(public_app):

@@ -8,11 +8,14 @@ and Korean. The first test uses the default llama.cpp backend when its model is 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from gradio.utils import get_upload_folder
 
 from .conftest import ARTIFACTS, STAFF_PASSWORD, default_model_present
 
@@ -46,8 +49,11 @@ def open_page(browser, request):
     """Open the app in a fresh browser context; closed after the test (screenshot kept on failure)."""
     contexts = []
 
-    def open_(url: str, locale: str = "en-US"):
-        context = browser.new_context(viewport={"width": 1200, "height": 1500}, locale=locale)
+    def open_(url: str, locale: str = "en-US", address: str | None = None):
+        """``address``: the client address the app sees (X-Forwarded-For, trusted from loopback)."""
+        headers = {"X-Forwarded-For": address} if address else None
+        context = browser.new_context(viewport={"width": 1200, "height": 1500}, locale=locale,
+                                      extra_http_headers=headers)
         contexts.append(context)
         page = context.new_page()
         errors: list[str] = []
@@ -180,6 +186,7 @@ def test_staff_tab_lists_and_uploads(open_page, staff_app, tmp_path):
     page.fill("#staff-password input", STAFF_PASSWORD)
     page.click("#staff-refresh")
     wait_for_text(page, "#staff-documents", "china-rok-zone-industrial-layout.txt")
+    documents = int(re.search(r"(\d+) documents", page.locator("#footer").inner_text()).group(1))
 
     doc = tmp_path / "Pier notes.md"
     doc.write_text("# Pier notes\n\nThe Pier Logistics Zone leases cold-storage warehouses to exporters.\n")
@@ -190,5 +197,78 @@ def test_staff_tab_lists_and_uploads(open_page, staff_app, tmp_path):
     wait_for_text(page, "#staff-status", "Added Pier-notes.md", 180_000)
     wait_for_text(page, "#staff-documents", "Pier Logistics Zone notes")
     assert (staff_app.corpus_dir / "Pier-notes.md").is_file()
+    wait_for_text(page, "#footer", f"{documents + 1} documents")  # the footer follows the re-index
     page.screenshot(path=str(ARTIFACTS / "staff-tab.png"), full_page=True)
     assert not page.errors, page.errors
+
+
+STAFF_PARTS = ("#staff-documents", "#staff-files", "#staff-remove-choice")
+
+
+def test_staff_mistakes_show_one_message_and_leave_the_tab_as_it_was(open_page, staff_app):
+    """Upload pressed with no file chosen, then a wrong password: the status line says so; the
+    document list, the file box and the remove list keep what they showed (no red "Error")."""
+    page = open_page(staff_app.url)
+    page.get_by_role("tab", name="Staff").click()
+    page.fill("#staff-password input", STAFF_PASSWORD)
+    page.click("#staff-refresh")
+    wait_for_text(page, "#staff-documents", "china-rok-zone-industrial-layout.txt")
+    before = {sel: page.locator(sel).inner_text() for sel in STAFF_PARTS}
+
+    page.click("#staff-upload")
+    wait_for_text(page, "#staff-status", "Choose one or more files to upload.")
+    time.sleep(1.0)
+    assert {sel: page.locator(sel).inner_text() for sel in STAFF_PARTS} == before
+    assert "Error" not in page.locator("#staff-status").inner_text()
+
+    page.fill("#staff-password input", "not the password")
+    page.click("#staff-refresh")
+    page.wait_for_selector("text=Wrong staff password", timeout=60_000)
+    time.sleep(1.0)
+    assert {sel: page.locator(sel).inner_text() for sel in STAFF_PARTS} == before
+    page.screenshot(path=str(ARTIFACTS / "staff-mistakes.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+def test_files_chosen_before_the_staff_password_are_refused_with_a_message(open_page, staff_app, tmp_path):
+    page = open_page(staff_app.url, address="192.0.2.150")  # an address that never gave the password
+    page.get_by_role("tab", name="Staff").click()
+    doc = tmp_path / f"early-{uuid.uuid4().hex[:8]}.md"
+    doc.write_text("# Early\n\nChosen before the password was given.\n")
+    page.locator("#staff-files input[type=file]").set_input_files(str(doc))
+    page.wait_for_selector("text=press 'Show documents' before choosing files", timeout=60_000)
+    assert not list(Path(get_upload_folder()).glob(f"*/{doc.name}"))
+
+
+EVIL = "https://evil.example"
+CR_DOCUMENT = (
+    "Quayside Tooling Park notice\r\rQuayside Tooling Park offers toolmakers free workshop space for one year.\r\r"
+    f"![pixel]({EVIL}/pixel.png)\r\r[Apply now]({EVIL}/apply)\r\r"
+    "Quayside Tooling Park also runs a training centre for toolmakers.\r"
+)
+
+
+def test_markdown_in_a_document_stays_text(open_page, staff_app, tmp_path):
+    """A document with carriage-return-only line breaks and a markdown image and link: the passage
+    is shown as text; no <img> loads from it and no link from it is rendered."""
+    from gradio_client import handle_file
+
+    name = f"quayside-{uuid.uuid4().hex[:8]}.txt"
+    (tmp_path / name).write_bytes(CR_DOCUMENT.encode("utf-8"))
+    client = staff_app.client()
+    client.predict(STAFF_PASSWORD, api_name="/admin_list")
+    *_, message, _footer, _files = client.predict(STAFF_PASSWORD, [handle_file(str(tmp_path / name))], "", "", "", "",
+                                                   False, api_name="/admin_upload")
+    assert f"Added {name}" in message
+    try:
+        page = open_page(staff_app.url)
+        ask_in_page(page, "What does Quayside Tooling Park offer to toolmakers?")
+        last = bot_messages(page).last
+        assert "Quayside Tooling Park" in last.locator(".rag-source, .rag-note").first.inner_text()
+        assert f"![pixel]({EVIL}/pixel.png)" in last.inner_text()  # shown as the text it is
+        assert page.locator(f"#chat img[src^='{EVIL}']").count() == 0
+        assert page.locator(f"#chat a[href^='{EVIL}']").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "markdown-in-document.png"), full_page=True)
+        assert not page.errors, page.errors
+    finally:
+        client.predict(STAFF_PASSWORD, name, api_name="/admin_remove")
