@@ -515,7 +515,7 @@ def test_missing_model_is_said_once_and_answers_extractively(corpus_index, tmp_p
         *_, (chat, session, _box, record) = service.respond(q, session)
         answers.append((text_of(chat[-1]), record))
     (first, rec1), (second, rec2) = answers
-    assert "language model (llamacpp) is unavailable" in first and rec1["backend"] == "extractive"
+    assert "language model is unavailable" in first and rec1["backend"] == "extractive"
     assert "unavailable" not in second and rec2["backend"] == "extractive"
     assert rec1["citations"]
 
@@ -538,7 +538,7 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
         service.start(background=False)
         *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())
         public = json.dumps([chat, record, service.status(), service.footer()], ensure_ascii=False)
-        assert record["notices"] and "(server " in record["notices"][0], record["notices"]
+        assert record["notices"], record  # the notice says the model is unavailable, without the reason
         assert secret not in public and str(ROOT) not in public, public[:2000]
         assert secret in caplog.text  # the log keeps it
 
