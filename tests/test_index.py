@@ -95,7 +95,7 @@ def test_changed_chunking_settings_rebuild(settings, embedder):
 def test_manifest_records_model_dims_chunking_type_and_hashes(settings, embedder):
     build_index(settings, embedder)
     m = load_index(settings.index_dir).manifest
-    assert m["embedder"] == embedder.name and m["dim"] == 384
+    assert m["embedder"] == embedder.name and m["dim"] == embedder.dim == 384 + 512
     assert m["index"]["type"] == "flat"
     assert len(m["files"]["harbour.txt"]["sha256"]) == 64
 
