@@ -323,3 +323,22 @@ def test_cmrc_on_a_tiny_benchmark(tmp_path):
     # the answers file holds ids and scores, never the benchmark's texts
     answers = (tmp_path / "out" / "cmrc-dev-extractive-answers.jsonl").read_text(encoding="utf-8")
     assert "P1_Q0" in answers and "生物医药" not in answers
+
+
+def test_eval_embedders_measures_each_language_and_path(tmp_path):
+    """`python -m eval embedders` on three questions of the real corpus, with the rewrite given
+    (no LLM): per-language retrieval figures and thresholds for both query paths."""
+    from eval.embedders import run as run_embedders
+
+    qs = [q for q in load_questions(ROOT / "eval" / "questions.jsonl") if q["id"] in ("cr-09", "zh-01", "un-01")]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in qs), encoding="utf-8")
+    rewrites = tmp_path / "rewrites.json"
+    rewrites.write_text(json.dumps({"zh-01": "Which semiconductor industries does the China-ROK zone encourage?"}))
+    results = run_embedders(questions, ["minilm"], rewrites, None, "dev", tmp_path / "out.json")
+    paths = results[0]["paths"]
+    assert set(paths) == {"asked", "pipeline"}
+    assert paths["pipeline"]["by_lang"]["zh"]["hit@1"] == 1.0  # the rewrite finds the China-ROK document
+    assert paths["pipeline"]["by_lang"]["en"]["passage_fact_recall"] == 1.0
+    assert paths["pipeline"]["thresholds"]["false_refusals"] == 0
+    assert json.loads((tmp_path / "out.json").read_text())[0]["embedder"] == "minilm"
