@@ -81,7 +81,9 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 # --- no developer configuration in tests ----------------------------------------------------
 
-KEEP_ENV = ("RAG_CACHE_DIR",)
+# where the models are, and how many threads llama.cpp uses: neither changes what an answer may
+# say, and the LLM tests must hold with RAG_LLM_THREADS=1 as with the default 2
+KEEP_ENV = ("RAG_CACHE_DIR", "RAG_LLM_THREADS")
 
 
 def isolate_settings(mp: pytest.MonkeyPatch, missing_config: Path) -> None:
@@ -116,7 +118,7 @@ def _test_without_developer_config(monkeypatch, missing_config):
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The default (MiniLM) embedder, loaded once per session."""
+    """The default embedder, loaded once per session."""
     from rag.config import Settings
     from rag.embedding import get_embedder
 
@@ -135,6 +137,46 @@ def llama_generator():
     from rag.generation import get_generator
 
     return get_generator(Settings(backend="llamacpp"))
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """One ``python -m llama_cpp.server`` with the default model on a free loopback port, for the
+    ``openai`` backend: the same GGUF as the in-process backend, the same context and threads.
+    ``--interrupt_requests False``: by default the server cuts a running answer short when
+    another request arrives, which two app processes sharing it would do to each other."""
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] extras are not installed")
+    if not default_model_present():
+        pytest.skip("the default GGUF model is not in the cache: run `make models`")
+    import httpx
+
+    from rag import models
+    from rag.config import Settings
+
+    settings = Settings()
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(models.resolve_gguf(settings)),
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.llm_context),
+           "--n_threads", str(settings.llm_threads), "--interrupt_requests", "False"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not come up:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.kill()  # it keeps nothing worth a clean shutdown
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -212,7 +254,7 @@ def _get(url: str, timeout: float = 5.0) -> bytes:
 def start_app(name: str, tmp: Path, *, corpus_dir: Path, index_dir: Path, **settings: str) -> RunningApp:
     """Run ``python app.py`` with RAG_* settings; return once the chat is ready."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k in KEEP_ENV}
     env.update(
         RAG_CONFIG=str(tmp / "no-such-rag.toml"),
         RAG_HOST="127.0.0.1",

@@ -145,9 +145,9 @@ needs_model = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def llm(tmp_path_factory):
-    settings = get_settings(index_dir=tmp_path_factory.mktemp("real") / "embeddings", backend="llamacpp")
-    return Assistant(settings)
+def llm(corpus_index):
+    """The default model over the session's index of the real corpus."""
+    return Assistant(corpus_index.model_copy(update={"backend": "llamacpp"}))
 
 
 def assert_guarantees(answer, k: int) -> None:
@@ -183,6 +183,27 @@ def assert_guarantees(answer, k: int) -> None:
 )
 def test_llm_answers_keep_the_pipeline_guarantees(llm, question):
     assert_guarantees(llm.ask(question), llm.settings.top_k)
+
+
+@needs_model
+@pytest.mark.llm
+@pytest.mark.parametrize(
+    "config",
+    ["in-process, 1 thread", "in-process, 2 threads", pytest.param("llama.cpp server", marks=pytest.mark.server)],
+)
+def test_the_model_answers_on_every_backend_that_runs_it(config, corpus_index, request):
+    """The one check of the model itself: the same GGUF, in-process with 1 or 2 threads and
+    behind llama.cpp's OpenAI-compatible server, answers a plainly answerable question from the
+    right document (greedy output differs by CPU and threads; what is asserted must not)."""
+    if config == "llama.cpp server":
+        settings = corpus_index.model_copy(update={"backend": "openai", "openai_base_url": request.getfixturevalue("llama_server")})
+    else:
+        settings = corpus_index.model_copy(update={"backend": "llamacpp", "llm_threads": 1 if "1 thread" in config else 2})
+    answer = Assistant(settings).ask(SEMICONDUCTOR_Q)
+    assert answer.backend == settings.backend and not answer.abstained, answer.removed
+    assert {c.doc_id for c in answer.citations} == {"china-rok-zone-industrial-layout"}
+    assert "semiconductor" in answer.answer.lower()
+    assert_guarantees(answer, settings.top_k)
 
 
 @needs_model

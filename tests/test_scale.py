@@ -85,44 +85,6 @@ def test_a_reindex_in_one_process_is_used_by_the_other(tmp_path):
     assert "from another process loaded" in second.log_text()
 
 
-@pytest.fixture(scope="module")
-def shared_llama_server(tmp_path_factory):
-    """One ``python -m llama_cpp.server`` with the default model, not interrupting answers."""
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] extras are not installed")
-    if not default_model_present():
-        pytest.skip("the default GGUF model is not in the cache: run `make models`")
-    import httpx
-
-    from rag import models
-    from rag.config import Settings
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(models.resolve_gguf(Settings())),
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
-           "--interrupt_requests", "False"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    try:
-        while not _serving(httpx, base):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not come up:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.kill()  # it keeps nothing worth a clean shutdown
-        proc.wait()
-
-
-def _serving(httpx, base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/models", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def rate_conversation(app, session: int, questions: list[str]) -> list[dict]:
     """One investor on ``app``: asks each question, rates each answer; what was stored."""
     client = app.client()
@@ -144,7 +106,7 @@ def test_two_processes_one_model_server_one_postgresql_lose_no_feedback(backend,
     settings = {"backend": backend, "feedback_url": postgres_url}
     sessions, per_session = (6, 2) if backend == "extractive" else (4, 2)
     if backend == "openai":
-        settings |= {"openai_base_url": request.getfixturevalue("shared_llama_server"), "openai_model": "local",
+        settings |= {"openai_base_url": request.getfixturevalue("llama_server"), "openai_model": "local",
                      "openai_timeout": "1800", "serve_max_wait_s": "3600"}
     import psycopg
 
