@@ -316,7 +316,10 @@ class Assistant:
             return
         answer.source_language = draft_lang
         own = language(answer.language)
-        for event in released:
+        # the model drafts to the end before it translates: a backend runs one generation at a
+        # time (llama.cpp's context is not re-entrant; a server may cut a running answer short)
+        drafted = list(released)
+        for event in drafted:
             sentence = event.text.strip()
             if generator.name == "extractive":  # no language model to translate with
                 t = Translation(sentence, sentence, False, "no language model")

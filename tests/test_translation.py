@@ -5,6 +5,8 @@ with the multilingual sentence encoder as the meaning test."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from rag.config import Settings
@@ -124,22 +126,30 @@ def test_translator_gives_the_glossary_and_falls_back_to_the_source():
 
 
 class Bilingual(Generator):
-    """Stands in for the model: rewrites, answers in English, translates (well or badly)."""
+    """Stands in for the model: rewrites, answers in English (two sentences, streamed), translates
+    (well or badly). Like llama.cpp it runs one generation at a time: a second one started while
+    the first is streaming fails the test instead of hanging."""
 
     name, model = "bilingual", "test"
 
     def __init__(self, translation: str):
         self.translation = translation
+        self.busy = threading.Lock()
 
     def stream(self, prompt):
-        content = prompt.messages[-1]["content"]
-        if "Standalone English query" in content:
-            yield "What rent subsidy does Harbour Valley Zone offer?"
-        elif content.startswith("Translate"):
-            yield self.translation
-        else:
-            assert "Answer (in English" in content  # drafted in the documents' language
-            yield "Harbour Valley Zone offers a rent subsidy of 30 percent [1]."
+        assert self.busy.acquire(blocking=False), "a generation started while another was streaming"
+        try:
+            content = prompt.messages[-1]["content"]
+            if "Standalone English query" in content:
+                yield "What rent subsidy does Harbour Valley Zone offer?"
+            elif content.startswith("Translate"):
+                yield self.translation
+            else:
+                assert "Answer (in English" in content  # drafted in the documents' language
+                yield "Harbour Valley Zone offers a rent subsidy of 30 percent [1]. "
+                yield "Harbour Valley Zone offers a rent subsidy of 30 percent for the first two years [1]."
+        finally:
+            self.busy.release()
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +170,8 @@ def test_chinese_question_gets_a_checked_translation_of_the_verified_english(ass
     events = list(assistant.ask_stream("Harbour Valley Zone 提供多少租金补贴？"))
     answer = events[-1].answer
     assert not answer.abstained and answer.language == "zh" and answer.source_language == "en"
-    assert answer.answer == "Harbour Valley Zone 提供30%的租金补贴 [1]。"
-    assert answer.source_answer == "Harbour Valley Zone offers a rent subsidy of 30 percent [1]."
+    assert answer.answer.startswith("Harbour Valley Zone 提供30%的租金补贴 [1]。")
+    assert answer.source_answer.startswith("Harbour Valley Zone offers a rent subsidy of 30 percent [1].")
     assert answer.translations[0].translated
     assert answer.citations[0].doc_id == "harbour"
     assert "".join(e.text for e in events if e.kind == "delta") == answer.answer
