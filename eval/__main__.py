@@ -16,7 +16,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-
 def _overrides(args) -> dict:
     """Settings overrides from the common options and repeated ``--set key=value``."""
     out = {}
@@ -178,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("embedders", help="per-language retrieval and thresholds of each embedder and query path")
     sp.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
-    sp.add_argument("--embedders", nargs="+", default=["minilm", "use-multilingual", "e5-small"], choices=list(EMBEDDERS))
+    sp.add_argument(
+        "--embedders", nargs="+", default=["minilm", "use-multilingual", "e5-small"], choices=list(EMBEDDERS)
+    )
     sp.add_argument("--rewrites", default=None, help="JSON file of the LLM's English rewrites (made if missing)")
     sp.add_argument("--cmrc", default=None, help="CMRC 2018 folder: also measure its retrieval with each embedder")
     sp.add_argument("--cmrc-split", default="dev", choices=["dev", "trial"])
@@ -190,8 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_embedders(args) -> int:
     from .embedders import run
 
-    run(Path(args.questions), args.embedders, Path(args.rewrites) if args.rewrites else None,
-        Path(args.cmrc) if args.cmrc else None, args.cmrc_split, Path(args.out) if args.out else None)
+    run(
+        Path(args.questions),
+        args.embedders,
+        Path(args.rewrites) if args.rewrites else None,
+        Path(args.cmrc) if args.cmrc else None,
+        args.cmrc_split,
+        Path(args.out) if args.out else None,
+    )
     return 0
 
 

@@ -80,8 +80,8 @@ def load_cmrc(path: Path) -> tuple[dict[str, str], list[Item]]:
 # --- the official CMRC 2018 scoring (cmrc2018_evaluate.py), without nltk --------------------
 
 SP_CHAR = set(
-    ["-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=", "，", "。", "：", "？", "！", "“", "”", "；", "’", "《", "》",
-     "……", "·", "、", "「", "」", "（", "）", "－", "～", "『", "』"]
+    ["-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=", "，", "。", "：", "？", "！", "“", "”",
+     "；", "’", "《", "》", "……", "·", "、", "「", "」", "（", "）", "－", "～", "『", "』"]
 )  # fmt: skip
 _HAN = re.compile(r"[\u4e00-\u9fa5]")
 # stands in for nltk.word_tokenize on the non-Chinese runs (nltk is not a dependency)
@@ -181,7 +181,7 @@ class QueryCache:
         # one bar for the whole job: the embedder shows none for queries
         bar = tqdm(batches, desc="cmrc queries", unit="batch", disable=not progress, file=sys.stderr)
         vectors = [v for batch in bar for v in embedder.encode(batch, kind="query")]
-        self._cache = {q: v for q, v in zip(unique, vectors)}
+        self._cache = {q: v for q, v in zip(unique, vectors, strict=True)}
 
     def encode(self, texts, kind="passage", progress=False):
         import numpy as np
@@ -364,7 +364,9 @@ def run_cmrc(
         }
         if out:
             Path(out).mkdir(parents=True, exist_ok=True)
-            (Path(out) / f"cmrc-{split}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+            (Path(out) / f"cmrc-{split}.json").write_text(
+                json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8"
+            )
         return result
     finally:
         if tmp is not None:
@@ -380,7 +382,9 @@ def format_result(r: dict) -> str:
     ]
     for mode in MODES:
         v = r["retrieval"][mode]
-        lines.append(f"{mode:<10} {v['recall@1']:>7.4f} {v['recall@5']:>7.4f} {v['recall@10']:>7.4f} {v['mrr@10']:>7.4f}")
+        lines.append(
+            f"{mode:<10} {v['recall@1']:>7.4f} {v['recall@5']:>7.4f} {v['recall@10']:>7.4f} {v['mrr@10']:>7.4f}"
+        )
     if r["qa"]:
         lines += ["", f"{'answers':<12} {'n':>6} {'EM':>7} {'F1':>7} {'abstained':>10} {'s/q':>7}"]
         for b, v in r["qa"].items():
@@ -389,5 +393,8 @@ def format_result(r: dict) -> str:
                 f"{v['seconds_per_question']:>7.2f}"
             )
     s = r["seconds"]
-    lines += ["", f"time: index {s['index']} s, retrieval {s['retrieval']} s, answers {s['qa']} s, total {s['total']} s"]
+    lines += [
+        "",
+        f"time: index {s['index']} s, retrieval {s['retrieval']} s, answers {s['qa']} s, total {s['total']} s",
+    ]
     return "\n".join(lines)

@@ -77,8 +77,15 @@ def measure(name: str, questions: list[dict], rewrites: dict[str, str]) -> dict:
                     similarity, coverage = evidence(q["question"], hits)
                 else:
                     hits, similarity, coverage = assistant.retrieve(q["question"], standalone)
-                rows.append({"id": q["id"], "lang": q["lang"], "answerable": q["answerable"],
-                             "similarity": similarity, "coverage": coverage})
+                rows.append(
+                    {
+                        "id": q["id"],
+                        "lang": q["lang"],
+                        "answerable": q["answerable"],
+                        "similarity": similarity,
+                        "coverage": coverage,
+                    }
+                )
                 if q["answerable"]:
                     rankings[q["id"]] = ranked_docs(h.chunk.doc_id for h in hits)
                     gold[q["id"]] = q["doc"]
@@ -110,8 +117,11 @@ def _mean(values) -> float | None:
 
 
 def format_table(results: list[dict]) -> str:
-    lines = ["| embedder | path | lang | hit@1 | MRR | passage fact recall | min_similarity / min_coverage (false refusals, unanswerable caught) |",
-             "|---|---|---|---:|---:|---:|---|"]
+    lines = [
+        "| embedder | path | lang | hit@1 | MRR | passage fact recall "
+        "| min_similarity / min_coverage (false refusals, unanswerable caught) |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
     for r in results:
         for path, p in r["paths"].items():
             for lang, v in p["by_lang"].items():
@@ -122,17 +132,27 @@ def format_table(results: list[dict]) -> str:
                     f"{t['unanswerable_caught']}/{t['unanswerable']}) |"
                 )
             t = p["thresholds"]
-            lines.append(f"| {r['embedder']} | {path} | all | | | | {t['min_similarity']} / {t['min_coverage']} "
-                         f"({t['false_refusals']}/{t['answerable']}, {t['unanswerable_caught']}/{t['unanswerable']}) |")
+            lines.append(
+                f"| {r['embedder']} | {path} | all | | | | {t['min_similarity']} / {t['min_coverage']} "
+                f"({t['false_refusals']}/{t['answerable']}, {t['unanswerable_caught']}/{t['unanswerable']}) |"
+            )
         if "cmrc" in r:
             c = r["cmrc"]
-            lines.append(f"| {r['embedder']} | CMRC {c['split']} | zh | hybrid R@1 {c['hybrid']['recall@1']}, "
-                         f"MRR {c['hybrid']['mrr@10']} | BM25 R@1 {c['bm25']['recall@1']}, MRR {c['bm25']['mrr@10']} | | |")
+            lines.append(
+                f"| {r['embedder']} | CMRC {c['split']} | zh | hybrid R@1 {c['hybrid']['recall@1']}, "
+                f"MRR {c['hybrid']['mrr@10']} | BM25 R@1 {c['bm25']['recall@1']}, MRR {c['bm25']['mrr@10']} | | |"
+            )
     return "\n".join(lines)
 
 
-def run(questions_path: Path, names: list[str], rewrites_path: Path | None, cmrc: Path | None,
-        cmrc_split: str, out: Path | None) -> list[dict]:
+def run(
+    questions_path: Path,
+    names: list[str],
+    rewrites_path: Path | None,
+    cmrc: Path | None,
+    cmrc_split: str,
+    out: Path | None,
+) -> list[dict]:
     questions = load_questions(questions_path)
     rewrites = make_rewrites(questions, rewrites_path)
     results = []

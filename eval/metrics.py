@@ -240,7 +240,9 @@ def is_refusal(answer: str, abstained: bool = False) -> bool:
 
 # --- the shape of the answer ---------------------------------------------------------------
 
-YES_NO_OPENING = re.compile(r"^\W*(?:yes|no)\b|^\W*(?:是的|是|不是|不|没有)[，,。！!：:\s]|^\W*(?:네|예|아니요|아니오|아뇨)[,，.!\s]", re.I)
+YES_NO_OPENING = re.compile(
+    r"^\W*(?:yes|no)\b|^\W*(?:是的|是|不是|不|没有)[，,。！!：:\s]|^\W*(?:네|예|아니요|아니오|아뇨)[,，.!\s]", re.I
+)
 
 
 def opens_with_yes_no(answer: str) -> bool:
@@ -377,8 +379,10 @@ def score_question(q: dict, record: dict) -> dict:
         out["opens_yes_no"] = None if yesno else opens_with_yes_no(answer)
         out["answer_type_match"] = answer_type_match(answer, figures) if figures else None
     if answerable:
-        out["fact_recall"] = fact_recall(strip_markers(answer), q.get("facts") or []) if not refused else (
-            0.0 if q.get("facts") else None
+        out["fact_recall"] = (
+            fact_recall(strip_markers(answer), q.get("facts") or [])
+            if not refused
+            else (0.0 if q.get("facts") else None)
         )
         if not refused:
             out["citation_precision"] = citation_precision([c.get("doc_id") for c in cited], q.get("doc"))
@@ -404,9 +408,9 @@ def checks(q: dict, s: dict) -> dict[str, bool | None]:
         "grounded": (s["groundedness"] == 1.0) if s.get("groundedness") is not None else None,
         "refusal": s["refusal_correct"],
         "language": s["language_match"],
-        "shape": None if s.get("opens_yes_no") is None and s.get("answer_type_match") is None else (
-            not s.get("opens_yes_no") and s.get("answer_type_match") is not False
-        ),
+        "shape": None
+        if s.get("opens_yes_no") is None and s.get("answer_type_match") is None
+        else (not s.get("opens_yes_no") and s.get("answer_type_match") is not False),
     }
 
 
@@ -434,8 +438,8 @@ def score_run(questions: list[dict], records: list[dict]) -> tuple[list[dict], d
 
 def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) -> dict:
     """Run-level metrics from per-question scores (see eval/README.md for each definition)."""
-    ans = [s for q, s in zip(questions, scored) if q.get("answerable")]
-    unans = [s for q, s in zip(questions, scored) if not q.get("answerable")]
+    ans = [s for q, s in zip(questions, scored, strict=True) if q.get("answerable")]
+    unans = [s for q, s in zip(questions, scored, strict=True) if not q.get("answerable")]
     m: dict = {}
     names = [f"hit@{k}" for k in RETRIEVAL_KS] + [f"recall@{k}" for k in RETRIEVAL_KS] + ["mrr", "ndcg@10"]
     for name in names:
@@ -468,7 +472,7 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
     }
     m["by_lang"] = {}
     for lang in ("en", "zh", "ko"):
-        sub = [(q, s) for q, s in zip(questions, scored) if q.get("lang") == lang]
+        sub = [(q, s) for q, s in zip(questions, scored, strict=True) if q.get("lang") == lang]
         if not sub:
             continue
         m["by_lang"][lang] = {

@@ -262,14 +262,18 @@ def question_row(r: dict) -> dict:
 def render_html(doc: dict, records: list[dict], images: dict[str, str] | None = None) -> str:
     m = doc["metrics"]
     images = images if images is not None else plots(doc, records)
-    return _templates().get_template("report.html.j2").render(
-        doc=doc,
-        settings=settings_summary(doc),
-        headline=[(label, fmt(m.get(key), kind)) for key, label, kind in HEADLINE],
-        images=[(name, images[name]) for name in ("metrics", "by_lang", "latency") if name in images],
-        legend="; ".join(f"{k}: {v}" for k, v in CHECK_LABELS.items()),
-        checks=CHECKS,
-        rows=[question_row(r) for r in records],
+    return (
+        _templates()
+        .get_template("report.html.j2")
+        .render(
+            doc=doc,
+            settings=settings_summary(doc),
+            headline=[(label, fmt(m.get(key), kind)) for key, label, kind in HEADLINE],
+            images=[(name, images[name]) for name in ("metrics", "by_lang", "latency") if name in images],
+            legend="; ".join(f"{k}: {v}" for k, v in CHECK_LABELS.items()),
+            checks=CHECKS,
+            rows=[question_row(r) for r in records],
+        )
     )
 
 

@@ -34,14 +34,15 @@ from .cache import AnswerCache
 from .config import Settings, get_settings
 from .generation import get_generator
 from .generation.base import Generator, GeneratorError, Prompt
-from .languages import language, terms_in, to_english
 from .grounding import CITATION, CheckedSentence, check_sentence, claims, markers_before_stops
 from .intent import Intent, addresses, analyse, delivers, reshape
+from .languages import language, terms_in, to_english
 from .retrieval import Hit, Retriever, open_retriever
-from .translation import Translation, Translator
 from .text import clean_text, detect_language, drop_cjk, keyword_tokens, split_sentences
+from .translation import Translation, Translator
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class Citation:
@@ -106,7 +107,12 @@ class Answer:
             "related": [c.to_json() for c in self.related],
             # what was searched and found, for staff and logs (the passages themselves are in citations)
             "retrieved": [
-                {"rank": h.rank, "doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "score": round(float(h.score), 4)}
+                {
+                    "rank": h.rank,
+                    "doc_id": h.chunk.doc_id,
+                    "chunk_id": h.chunk.chunk_id,
+                    "score": round(float(h.score), 4),
+                }
                 for h in self.retrieved
             ],
             "notices": self.notices,
@@ -202,8 +208,9 @@ class Assistant:
 
     def _cache_key(self, question: str, backend: str | None) -> tuple:
         index = self.retriever.index
-        return self.cache.key(question, index.path.name if index.path else "", self.settings,
-                              backend or self.settings.backend)
+        return self.cache.key(
+            question, index.path.name if index.path else "", self.settings, backend or self.settings.backend
+        )
 
     def _unavailable(self, backend: str) -> bool:
         failed = self._failed.get(backend)
@@ -273,9 +280,13 @@ class Assistant:
         # the model sees each passage under its document title, so the check does too
         draft_lang = passages_language(hits, lang)
         prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
-        verifier = Verifier([f"{h.chunk.title}\n{h.chunk.text}" for h in hits], question,
-                            analyse(question, answer.standalone_question), answer.standalone_question,
-                            documents=[self.document_text(h.chunk.doc_id) for h in hits])
+        verifier = Verifier(
+            [f"{h.chunk.title}\n{h.chunk.text}" for h in hits],
+            question,
+            analyse(question, answer.standalone_question),
+            answer.standalone_question,
+            documents=[self.document_text(h.chunk.doc_id) for h in hits],
+        )
         answer.intent = verifier.intent
         t_gen = time.perf_counter()
         try:
@@ -285,8 +296,10 @@ class Assistant:
             if not verifier.shown and generator.name != "extractive":
                 # this answer only: the next question tries the model again
                 fallback = get_generator(self.settings, "extractive", embedder=self.retriever.embedder)
-                note = ("The language model failed on this question, so this answer quotes the most relevant "
-                        "sentences of the documents instead.")
+                note = (
+                    "The language model failed on this question, so this answer quotes the most relevant "
+                    "sentences of the documents instead."
+                )
                 answer.notices.append(note)
                 answer.backend, answer.model = fallback.name, fallback.model
                 yield Event("notice", note)
@@ -307,8 +320,9 @@ class Assistant:
             self.cache.put(key, answer)
         yield Event("final", answer=answer)
 
-    def _shown(self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str
-               ) -> Iterator[Event]:
+    def _shown(
+        self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str
+    ) -> Iterator[Event]:
         """The verified sentences as the investor sees them: as drafted when the draft is in the
         question's language, else each translated (checked; ``rag.translation``) as it comes."""
         if draft_lang == answer.language:
@@ -329,7 +343,7 @@ class Assistant:
                 t.text = f"{sentence} {own.untranslated}"
             before = _joined([x.text for x in answer.translations])
             answer.translations.append(t)
-            yield Event("delta", _joined([x.text for x in answer.translations])[len(before):])
+            yield Event("delta", _joined([x.text for x in answer.translations])[len(before) :])
 
     def translator(self, generator: Generator) -> Translator:
         """A translator over ``generator``, with the multilingual encoder as its meaning test."""
@@ -364,7 +378,9 @@ class Assistant:
         answer.abstained = True
         default = type(s).model_fields["abstain_message"].default
         own = language(answer.language)
-        answer.answer = own.abstain if s.abstain_message == default and own.code == answer.language else s.abstain_message
+        answer.answer = (
+            own.abstain if s.abstain_message == default and own.code == answer.language else s.abstain_message
+        )
         answer.related = [_citation(h.rank, h) for h in hits[:3]]
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield Event("delta", answer.answer)
@@ -382,8 +398,14 @@ class Assistant:
             return fallback
         convo = "\n".join(f"{r}: {c[:400]}" for r, c in turns) or "(none)"
         prompt = Prompt(
-            messages=[{"role": "user", "content": prompts.render(
-                "rewrite", names=_glossary_hint(f"{question} {convo}"), history=convo, question=question)}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": prompts.render(
+                        "rewrite", names=_glossary_hint(f"{question} {convo}"), history=convo, question=question
+                    ),
+                }
+            ],
             question=question,
             max_tokens=60,
             temperature=0.0,
@@ -399,8 +421,9 @@ class Assistant:
         # keep the original words too: BM25 still matches names the rewrite may have dropped
         return rewritten if lang != "en" or not turns else f"{rewritten} {question}"
 
-    def fit_prompt(self, question: str, standalone: str, hits: list[Hit], lang: str, generator: Generator
-                   ) -> tuple[Prompt, list[Hit]]:
+    def fit_prompt(
+        self, question: str, standalone: str, hits: list[Hit], lang: str, generator: Generator
+    ) -> tuple[Prompt, list[Hit]]:
         """The prompt, made to fit the model's context with room for the answer: a long question
         is cut first, then the weakest passages are left out (they are not cited then either)."""
         budget = self.settings.llm_context - self.settings.max_new_tokens - 64  # chat template and margin
@@ -426,8 +449,9 @@ class Assistant:
         meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
         asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
         own = language(lang)
-        user = prompts.render("answer", passages=blocks, language=own.name, sentences="4", question=asked,
-                              answer_in=own.answer_in)
+        user = prompts.render(
+            "answer", passages=blocks, language=own.name, sentences="4", question=asked, answer_in=own.answer_in
+        )
         return Prompt(
             messages=[{"role": "system", "content": prompts.template("system")}, {"role": "user", "content": user}],
             # the extractive backend matches sentences against this: the investor's own words when
@@ -508,8 +532,14 @@ class Verifier:
     shown and the assistant abstains.
     """
 
-    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = "",
-                 documents: list[str] | None = None):
+    def __init__(
+        self,
+        passages: list[str],
+        question: str,
+        intent: Intent,
+        standalone: str = "",
+        documents: list[str] | None = None,
+    ):
         self.passages = passages
         self.documents = documents  # each passage's whole document (rag.grounding.check_sentence)
         self.question_text = f"{question} {standalone}".strip()
@@ -527,7 +557,7 @@ class Verifier:
             self.kept.append(checked)
             self.delivered = self.delivered or delivers(self.intent, checked.text, self._cited(checked))
             if self.delivered:
-                for pending in self.kept[self.shown:]:
+                for pending in self.kept[self.shown :]:
                     yield Event("delta", ("" if self.shown == 0 else " ") + pending.text)
                     self.shown += 1
 
@@ -541,7 +571,8 @@ class Verifier:
                 self.removed.append({"sentence": checked.text, "reason": reason})
             return None
         evidence = " ".join(
-            self.passages[n - 1][a:b] for n in checked.citations
+            self.passages[n - 1][a:b]
+            for n in checked.citations
             for a, b in supporting_spans(self.passages[n - 1], [checked.text])
         )
         if not addresses(self.intent, checked.text, evidence):
@@ -589,8 +620,7 @@ def _citations(kept: list[CheckedSentence], hits: list[Hit]) -> list[Citation]:
         for n in s.citations:
             by_passage.setdefault(n, []).append(s.text)
     return [
-        _citation(n, hits[n - 1], supporting_spans(hits[n - 1].chunk.text, by_passage[n]))
-        for n in sorted(by_passage)
+        _citation(n, hits[n - 1], supporting_spans(hits[n - 1].chunk.text, by_passage[n])) for n in sorted(by_passage)
     ]
 
 
@@ -608,4 +638,3 @@ def supporting_spans(passage: str, answer_sentences: list[str]) -> list[tuple[in
         if best is not None and (best.start, best.end) not in chosen:
             chosen.append((best.start, best.end))
     return sorted(chosen)
-

@@ -19,8 +19,16 @@ from collections import OrderedDict
 from .text import clean_text
 
 # settings that do not change what an answer says
-_NOT_ANSWER_SHAPING = {"host", "port", "feedback_db", "feedback_url", "staff_password", "upload_max_mb",
-                       "openai_api_key", "answer_cache_size"}
+_NOT_ANSWER_SHAPING = {
+    "host",
+    "port",
+    "feedback_db",
+    "feedback_url",
+    "staff_password",
+    "upload_max_mb",
+    "openai_api_key",
+    "answer_cache_size",
+}
 
 
 def settings_fingerprint(settings) -> str:

@@ -120,7 +120,9 @@ class Settings(BaseSettings):
 
     # --- generation --------------------------------------------------------
     backend: str = Field("llamacpp", description="Generator backend: a name in rag.generation.REGISTRY.")
-    gguf_model: str = Field("qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file.")
+    gguf_model: str = Field(
+        "qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file."
+    )
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=1_048_576)
     max_new_tokens: int = Field(320, ge=1, le=32_768)
@@ -140,9 +142,15 @@ class Settings(BaseSettings):
     abstain_message: str = "The documents I have do not answer this question."
     # a translated answer sentence is shown only if the multilingual encoder puts it this close to the
     # verified sentence (hand-made cases: faithful 0.6-0.8, another meaning 0.1-0.2; tests/test_translation.py)
-    answer_cache_size: int = Field(256, ge=0, description="Verified answers kept per process for repeated questions (0: off).")
-    max_question_chars: int = Field(1000, ge=1, description="A longer question is cut (after invisible characters are dropped).")
-    llm_retry_s: float = Field(60.0, ge=0.0, description="A backend that failed to load is tried again after this long.")
+    answer_cache_size: int = Field(
+        256, ge=0, description="Verified answers kept per process for repeated questions (0: off)."
+    )
+    max_question_chars: int = Field(
+        1000, ge=1, description="A longer question is cut (after invisible characters are dropped)."
+    )
+    llm_retry_s: float = Field(
+        60.0, ge=0.0, description="A backend that failed to load is tried again after this long."
+    )
     min_translation_similarity: float = Field(0.4, ge=-1.0, le=1.0)
 
     # --- web app -----------------------------------------------------------

@@ -196,7 +196,7 @@ def metadata_lines(path: Path) -> list[MetadataLine]:
     if odd:
         log.warning("%s is not valid UTF-8: %s; save it as UTF-8", path, ", ".join(odd))
     split = csv.reader(texts, delimiter="\t", quoting=csv.QUOTE_NONE)
-    return [MetadataLine(n, raw, fields) for n, (raw, fields) in enumerate(zip(raws, split), start=1)]
+    return [MetadataLine(n, raw, fields) for n, (raw, fields) in enumerate(zip(raws, split, strict=True), start=1)]
 
 
 def metadata_columns(lines: list[MetadataLine]) -> list[str]:
@@ -209,7 +209,7 @@ def metadata_columns(lines: list[MetadataLine]) -> list[str]:
 def metadata_row(columns: list[str], line: MetadataLine) -> dict[str, str]:
     """One data line as {column: value}; missing trailing fields are empty."""
     values = line.fields + [""] * (len(columns) - len(line.fields))
-    return {c: v.strip() for c, v in zip(columns, values) if c}
+    return {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
 
 
 def read_metadata(corpus_dir: Path) -> dict[str, dict[str, str]]:
@@ -223,8 +223,13 @@ def read_metadata(corpus_dir: Path) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {}
     for line in lines[1:]:
         if len(line.fields) > len(columns):
-            log.warning("%s line %d: %d fields, the header has %d; extra fields ignored",
-                        path, line.number, len(line.fields), len(columns))
+            log.warning(
+                "%s line %d: %d fields, the header has %d; extra fields ignored",
+                path,
+                line.number,
+                len(line.fields),
+                len(columns),
+            )
         row = metadata_row(columns, line)
         if row.get("file"):
             rows[row["file"]] = row
@@ -383,7 +388,9 @@ class _ParserProcess:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", code, str(child_read), str(child_write)],
-                pass_fds=(child_read, child_write), stdin=subprocess.DEVNULL, env=env,
+                pass_fds=(child_read, child_write),
+                stdin=subprocess.DEVNULL,
+                env=env,
             )
         finally:
             os.close(child_read)

@@ -52,8 +52,19 @@ CREATE TABLE IF NOT EXISTS feedback (
     language TEXT NOT NULL DEFAULT ''
 )
 """
-COLUMNS = ("created_at", "rating", "comment", "question", "standalone_question", "answer", "abstained", "citations",
-           "backend", "model", "language")
+COLUMNS = (
+    "created_at",
+    "rating",
+    "comment",
+    "question",
+    "standalone_question",
+    "answer",
+    "abstained",
+    "citations",
+    "backend",
+    "model",
+    "language",
+)
 UNAVAILABLE = "Feedback is unavailable right now ({reason}); answers are not affected."
 
 
@@ -155,7 +166,9 @@ class _Store:
             args.append(comment)
         if not sets:
             return self.get(feedback_id) is not None
-        _, count = self._run(f"UPDATE feedback SET {', '.join(sets)} WHERE id = ?", (*args, int(feedback_id)), write=True)
+        _, count = self._run(
+            f"UPDATE feedback SET {', '.join(sets)} WHERE id = ?", (*args, int(feedback_id)), write=True
+        )
         return count > 0
 
     def get(self, feedback_id: int) -> dict | None:

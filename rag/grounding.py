@@ -27,10 +27,13 @@ _COMMON_CAPS = frozenset(
     "Was Were Be Yes No Not There They Their He She We You Your Our I Also However According Based Sources "
     "Source Passage Passages Document Documents Answer Note Please Here Other More Some All Each Both".split()
 )
-_NAME = re.compile(r"\b(?:[A-Z][a-zA-Z&'-]*|[A-Z0-9]{2,}[a-zA-Z0-9+-]*)(?:[ -](?:[A-Z][a-zA-Z&'-]*|of|and|for|the|de))*")
+_NAME = re.compile(
+    r"\b(?:[A-Z][a-zA-Z&'-]*|[A-Z0-9]{2,}[a-zA-Z0-9+-]*)(?:[ -](?:[A-Z][a-zA-Z&'-]*|of|and|for|the|de))*"
+)
 _REFUSAL = re.compile(
-    r"(do(?:es)? not (?:say|mention|contain|provide|specify|include|state)|no information|not (?:mentioned|specified|provided|stated)"
-    r"|cannot (?:find|answer)|not in the (?:passages|documents)|未提及|没有提及|没有提供|未提供|无法回答|不包含|文件中没有"
+    r"(do(?:es)? not (?:say|mention|contain|provide|specify|include|state)|no information"
+    r"|not (?:mentioned|specified|provided|stated)|cannot (?:find|answer)|not in the (?:passages|documents)"
+    r"|未提及|没有提及|没有提供|未提供|无法回答|不包含|文件中没有"
     r"|언급되어 있지 않|나와 있지 않|정보가 없|알 수 없)",
     re.I,
 )
@@ -41,14 +44,22 @@ _REFUSAL = re.compile(
 _YES = re.compile(r"^(?:yes\b|是的|是|네|예)", re.I)
 
 
-_MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split(), start=1
+    )
+}
 _MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
 _DATES = (
-    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
-     lambda m: (m[3], _MONTHS[m[1].lower()], m[2])),
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I),
-     lambda m: (m[3], _MONTHS[m[2].lower()], m[1])),
+    (
+        re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
+        lambda m: (m[3], _MONTHS[m[1].lower()], m[2]),
+    ),
+    (
+        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I),
+        lambda m: (m[3], _MONTHS[m[2].lower()], m[1]),
+    ),
     (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), lambda m: (m[1], m[2], m[3])),
     (re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일"), lambda m: (m[1], m[2], m[3])),
     (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), lambda m: (m[1], m[2], m[3])),
@@ -58,7 +69,7 @@ _DATES = (
 def iso_dates(text: str) -> str:
     """Full dates in any common spelling become ISO (``July 2, 2020`` -> ``2020-07-02``)."""
     for pattern, parts in _DATES:
-        text = pattern.sub(lambda m: "{}-{:02d}-{:02d}".format(*(int(x) for x in parts(m))), text)
+        text = pattern.sub(lambda m, parts=parts: "{}-{:02d}-{:02d}".format(*(int(x) for x in parts(m))), text)
     return text
 
 
@@ -99,7 +110,9 @@ def claims(sentence: str) -> list[str]:
 
 
 NEGATION = "<negation>"  # a claim that something is not so: the passage must say so too
-NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|不是|不会|不能|不支持|不提供|无法|않|없|아니", re.I)
+NEGATIONS = re.compile(
+    r"\b(?:not|no|never|none|without|cannot)\b|n't|没有|不是|不会|不能|不支持|不提供|无法|않|없|아니", re.I
+)
 
 
 def _is_name(claim: str) -> bool:
@@ -174,7 +187,11 @@ def _overlap(sentence: str, passage: str) -> float | None:
 
 
 def check_sentence(
-    sentence: str, passages: list[str], question: str = "", min_overlap: float = 0.5, min_cited_overlap: float = 0.3,
+    sentence: str,
+    passages: list[str],
+    question: str = "",
+    min_overlap: float = 0.5,
+    min_cited_overlap: float = 0.3,
     documents: list[str] | None = None,
 ) -> CheckedSentence:
     """Keep, re-attribute or drop one answer sentence (see module docstring).
@@ -210,9 +227,7 @@ def check_sentence(
     if given and all(backed(given, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
         return CheckedSentence(_with_citations(body, given), given, True)
     # no valid citation, or the cited passages lack a claim: find the passage that supports it all
-    candidates = [
-        (i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(backed([i + 1], f) for f in facts)
-    ]
+    candidates = [(i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(backed([i + 1], f) for f in facts)]
     candidates = [(n, score) for n, score in candidates if score is not None and score >= min_overlap]
     if candidates:
         n = max(candidates, key=lambda c: c[1])[0]
@@ -236,7 +251,7 @@ _MARK_AFTER_STOP = re.compile(r"([.!?。！？])[ \t]*((?:\[\d+(?:\s*[,，、]\s
 
 
 def markers_before_stops(text: str) -> str:
-    """"claim.[1] Next" -> "claim [1]. Next": a marker after a full stop belongs to the sentence before it."""
+    """ "claim.[1] Next" -> "claim [1]. Next": a marker after a full stop belongs to the sentence before it."""
     return _MARK_AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text)
 
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .grounding import CITATION, iso_dates, claims, normalise, supports
+from .grounding import CITATION, claims, iso_dates, normalise, supports
 from .languages import Language, language, terms_in
 from .text import detect_language, keyword_tokens, split_sentences
 
@@ -78,8 +78,10 @@ _GENERIC = frozenset(
 _GENERIC_CJK = sorted(
     """
     什么 哪些 哪个 哪里 哪儿 多少 是否 可以 能否 怎么 如何 为什么 我们 你们 公司 企业
-    示范区 示范 中韩 长春 净月 高新区 高新 开发区 国际 合作 吉林 园区 鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要
-    어떤 무엇 무슨 어느 누구 어디 언제 얼마 있나요 있습니까 하나요 인가요 나요 가요 습니까 니까 시범구 중한 한중 창춘 징웨
+    示范区 示范 中韩 长春 净月 高新区 高新 开发区 国际 合作 吉林 园区
+    鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要
+    어떤 무엇 무슨 어느 누구 어디 언제 얼마 있나요 있습니까 하나요 인가요 나요 가요 습니까 니까
+    시범구 중한 한중 창춘 징웨
     지원 회사 기업 우리 국제협력 국제 협력 추진 육성 계획 설립 제공 에서 으로
     """.split(),
     key=len,
@@ -210,7 +212,8 @@ _FIGURES: dict[str, re.Pattern] = {
     "percent": re.compile(rf"{_NUM}\s*(?:%|％|percent\b|per cent\b|퍼센트)|百分之{_CN_NUM}", re.I),
     "money": re.compile(
         rf"[$¥￥€£₩]\s*{_NUM}"
-        rf"|{_NUM}(?:\s*(?:thousand|million|billion|k|m|bn))?\s*(?:yuan|rmb|cny|usd|us dollars?|dollars?|won|krw|euros?)\b"
+        rf"|{_NUM}(?:\s*(?:thousand|million|billion|k|m|bn))?"
+        r"\s*(?:yuan|rmb|cny|usd|us dollars?|dollars?|won|krw|euros?)\b"
         rf"|\b(?:rmb|cny|usd|krw|us\$)\s*{_NUM}"
         rf"|(?:{_NUM}|{_CN_NUM})\s*(?:万|亿)?\s*(?:元|美元|韩元|人民币)"
         rf"|{_NUM}\s*(?:만|억)?\s*(?:원|위안|달러)",
@@ -299,7 +302,8 @@ def delivers(intent: Intent, sentence: str, cited: str) -> bool:
         return any(_figure_supported(f, cited) for kind in intent.figures for f in stated.get(kind, []))
     asked = {n.lower() for n in intent.names}
     names = [
-        n for n in claims(body)
+        n
+        for n in claims(body)
         if _is_name_claim(n) and n not in asked and not any(n in a for a in asked) and supports(cited, n)
     ]
     if intent.wants == "who":
@@ -335,5 +339,5 @@ def reshape(sentence: str, intent: Intent) -> str:
     m = re.match(table.yes_no_opening, sentence, re.I)
     if not m:
         return sentence
-    rest = sentence[m.end():].lstrip()
+    rest = sentence[m.end() :].lstrip()
     return rest[:1].upper() + rest[1:] if rest else ""

@@ -66,7 +66,10 @@ ENGLISH = Language(
         "phone": r"\b(?:phone|telephone|hotline|fax|mobile number|contact number)\b",
         "email": r"\be-?mail\b",
         "url": r"\b(?:website|web site|url|web address|homepage)\b",
-        "date": r"^\W*when\b|\bwhen (?:was|were|is|did|does|will|do|are)\b|\b(?:what|which) (?:date|day|year|month)\b|\bdeadline\b|\bsince when\b",
+        "date": (
+            r"^\W*when\b|\bwhen (?:was|were|is|did|does|will|do|are)\b|\b(?:what|which) (?:date|day|year|month)\b"
+            r"|\bdeadline\b|\bsince when\b"
+        ),
         "area": (
             r"(?<!per )\b(?:square (?:metres?|meters?|kilometres?|kilometers?)|hectares?|acres?|sq\.? ?km|km2|km²)\b"
             r"|\bhow (?:big|large)\b|\b(?:total |land |floor )?area of\b|\bsize of\b"
@@ -92,7 +95,10 @@ CHINESE = Language(
     where=r"哪里|哪儿|在哪|哪(?:个|一)?(?:区|开发区|园区|城市|省|国家|地方|个国家)|位于|地址|地点",
     figures={
         "percent": r"税率|比例|百分之|利率|费率|比率|占比|率是多少|率为多少",
-        "money": r"价格|多少钱|费用|租金(?!补贴|补助|减免|优惠)|成本|工资|薪资|注册资本|电价|地价|生产总值|GDP|产值|营业额|多少元|多少万",
+        "money": (
+            r"价格|多少钱|费用|租金(?!补贴|补助|减免|优惠)|成本|工资|薪资|注册资本|电价|地价"
+            r"|生产总值|GDP|产值|营业额|多少元|多少万"
+        ),
         "phone": r"电话|热线|传真",
         "email": r"邮箱|电子邮件",
         "url": r"网站|网址",
@@ -117,7 +123,10 @@ KOREAN = Language(
     where=r"어디|어느 (?:지역|구역|도시|나라|국가|개발구|단지|곳)|위치|주소",
     figures={
         "percent": r"세율|비율|퍼센트|이율|요율|금리",
-        "money": r"가격|비용|임대료(?! ?보조| ?지원| ?감면)|임차료|요금|임금|급여|자본금|전기료|땅값|지가|GDP|총생산|매출",
+        "money": (
+            r"가격|비용|임대료(?! ?보조| ?지원| ?감면)|임차료|요금|임금|급여|자본금|전기료"
+            r"|땅값|지가|GDP|총생산|매출"
+        ),
         "phone": r"전화|연락처|팩스",
         "email": r"이메일|메일 주소",
         "url": r"웹사이트|홈페이지|사이트 주소",
@@ -155,12 +164,15 @@ GLOSSARY_FILE = Path(__file__).with_name("data") / "glossary.tsv"
 
 
 def _read_glossary(path: Path) -> tuple[Term, ...]:
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    rows = [
+        line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
+    ]
     header, body = rows[0], rows[1:]
     langs = header[1:]
     terms = []
     for row in body:
-        forms = {lang: tuple(v.strip() for v in cell.split(" ; ") if v.strip()) for lang, cell in zip(langs, row[1:])}
+        cells = zip(langs, row[1:], strict=False)  # a row may leave its last languages empty
+        forms = {lang: tuple(v.strip() for v in cell.split(" ; ") if v.strip()) for lang, cell in cells}
         terms.append(Term(row[0].strip(), {k: v for k, v in forms.items() if v}))
     return tuple(terms)
 

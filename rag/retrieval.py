@@ -147,7 +147,7 @@ def dense_search(index: LoadedIndex, query_vec: np.ndarray, n: int) -> list[tupl
     if n == 0:
         return []
     scores, rows = index.dense.search(query_vec.reshape(1, -1), n)
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
 def bm25_scores(index: LoadedIndex, query: str) -> np.ndarray:
@@ -186,7 +186,7 @@ def _cosines(index: LoadedIndex, qvec: np.ndarray, rows: list[int]) -> dict[int,
     if not rows:
         return {}
     vectors = index.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
-    return {r: float(v) for r, v in zip(rows, vectors @ qvec)}
+    return {r: float(v) for r, v in zip(rows, vectors @ qvec, strict=True)}
 
 
 def top_n(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
@@ -205,7 +205,7 @@ def rrf(
     """Reciprocal rank fusion of several ranked lists of (row, score), optionally weighted."""
     weights = weights or [1.0] * len(rankings)
     fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, (row, _) in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: -item[1])
@@ -216,10 +216,10 @@ def convex(rows: list[int], scores: list[dict[int, float]], weights: list[float]
     if not rows:
         return []
     fused = dict.fromkeys(rows, 0.0)
-    for by_row, weight in zip(scores, weights):
+    for by_row, weight in zip(scores, weights, strict=True):
         values = np.array([by_row[r] for r in rows], dtype=np.float64)
         low, span = values.min(), np.ptp(values)
         normalised = (values - low) / span if span > 0 else np.ones_like(values)
-        for r, v in zip(rows, normalised):
+        for r, v in zip(rows, normalised, strict=True):
             fused[r] += weight * float(v)
     return sorted(fused.items(), key=lambda item: -item[1])

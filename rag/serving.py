@@ -271,9 +271,15 @@ def public_text(text: str | None, known: Iterable[str | Path] = ()) -> str:
 def settings_secrets(settings) -> list[str]:
     """The paths and addresses in ``settings`` that must not reach the public."""
     values: list[str | Path] = [
-        settings.corpus_dir, settings.index_dir, settings.cache_dir, settings.models_dir, settings.feedback_db,
-        settings.openai_base_url, settings.gguf_model if "/" in settings.gguf_model else "",
-        settings.transformers_model_dir or "", Path.home(),
+        settings.corpus_dir,
+        settings.index_dir,
+        settings.cache_dir,
+        settings.models_dir,
+        settings.feedback_db,
+        settings.openai_base_url,
+        settings.gguf_model if "/" in settings.gguf_model else "",
+        settings.transformers_model_dir or "",
+        Path.home(),
     ]
     if settings.feedback_url:
         values.append(settings.feedback_url)

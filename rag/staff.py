@@ -150,8 +150,12 @@ def check_password(
     now = time.monotonic()
     wait = _failed_logins.locked_for(client, max_failures, lockout_s, now)
     if wait > 0:
-        log.warning("staff login refused for client %s: locked out for %.0f s more after %d failed tries",
-                    client, wait, max_failures)
+        log.warning(
+            "staff login refused for client %s: locked out for %.0f s more after %d failed tries",
+            client,
+            wait,
+            max_failures,
+        )
         return False
     if hmac.compare_digest(_digest(given), _digest(expected)):
         _failed_logins.clear(client)
@@ -234,7 +238,7 @@ def update_metadata(corpus_dir: Path, name: str, fields: dict[str, str] | None) 
         raise StaffError(f"{METADATA_FILE} has no 'file' column in its first line; fix the file first")
     header = lines[0].raw if lines else "\t".join(columns).encode() + b"\n"
     body = header.rstrip(b"\r\n")
-    newline = header[len(body):] or b"\n"
+    newline = header[len(body) :] or b"\n"
     kept: list[bytes | None] = []  # None: where the row of ``name`` goes
     old: dict[str, str] = {}
     for line in lines[1:]:

@@ -71,8 +71,15 @@ class StaffService:
         """(document table, remove choices, status message, page footer)."""
         docs = staff.list_documents(self.settings)
         rows = [
-            [d["file"], d["title"], d["publisher"], d["date"], d["chunks"], d["indexed_at"][:16].replace("T", " "),
-             d["status"]]
+            [
+                d["file"],
+                d["title"],
+                d["publisher"],
+                d["date"],
+                d["chunks"],
+                d["indexed_at"][:16].replace("T", " "),
+                d["status"],
+            ]
             for d in docs
         ]
         choices = [d["file"] for d in docs if d["status"] != "removed (re-index)"]
@@ -87,13 +94,15 @@ class StaffService:
         self._check(password, request)
         return self._view("")
 
-    def admin_upload(self, password, files, title, publisher, date, url, replace, request: gr.Request,
-                     progress=gr.Progress()):  # noqa: B008 (Gradio's way of asking for a progress bar)
+    def admin_upload(
+        self, password, files, title, publisher, date, url, replace, request: gr.Request, progress=gr.Progress()
+    ):
         paths = [files] if isinstance(files, (str, Path)) else list(files or [])
         try:
             self._check(password, request)
-            return self._upload([Path(getattr(p, "name", p)) for p in paths], title, publisher, date, url, replace,
-                                progress)
+            return self._upload(
+                [Path(getattr(p, "name", p)) for p in paths], title, publisher, date, url, replace, progress
+            )
         finally:
             _delete_temporary(paths)
 
@@ -120,8 +129,7 @@ class StaffService:
         rows, choices, message, footer = self._view("\n\n".join(lines))
         return rows, choices, message, footer, gr.update(value=None)
 
-    def admin_remove(self, password: str, name: str, request: gr.Request,
-                     progress=gr.Progress()):  # noqa: B008
+    def admin_remove(self, password: str, name: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         self._check(password, request)
         try:
             staff.remove_document(self.settings, name or "")
@@ -174,7 +182,10 @@ def staff_tab(service: StaffService, L, footer: gr.Markdown) -> None:
             refresh = gr.Button(L("rag_refresh"), elem_id="staff-refresh")
         with gr.Accordion(L("rag_add_documents"), open=True):
             files = gr.File(
-                label=L("rag_upload_files"), file_count="multiple", file_types=list(SUPPORTED), type="filepath",
+                label=L("rag_upload_files"),
+                file_count="multiple",
+                file_types=list(SUPPORTED),
+                type="filepath",
                 elem_id="staff-files",
             )
             with gr.Row():
@@ -186,19 +197,28 @@ def staff_tab(service: StaffService, L, footer: gr.Markdown) -> None:
             replace = gr.Checkbox(label=L("rag_replace"), value=False)
             upload = gr.Button(L("rag_upload"), variant="primary", elem_id="staff-upload")
         with gr.Row():
-            remove_choice = gr.Dropdown(label=L("rag_remove_choice"), choices=[], allow_custom_value=True, scale=3,
-                                        elem_id="staff-remove-choice")
+            remove_choice = gr.Dropdown(
+                label=L("rag_remove_choice"),
+                choices=[],
+                allow_custom_value=True,
+                scale=3,
+                elem_id="staff-remove-choice",
+            )
             remove = gr.Button(L("rag_remove"), variant="stop", scale=1, elem_id="staff-remove")
         reindex = gr.Button(L("rag_reindex"), elem_id="staff-reindex")
 
         view = [table, remove_choice, status, footer]
         # progress bars and errors on the status line only: the table and the rest keep what they show
-        hidden = dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1,
-                      show_progress_on=[status])
+        hidden = dict(
+            api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1, show_progress_on=[status]
+        )
         refresh.click(service.admin_list, [password], view, api_name="admin_list", **hidden)
         upload.click(
-            service.admin_upload, [password, files, title, publisher, date, url, replace], [*view, files],
-            api_name="admin_upload", **hidden,
+            service.admin_upload,
+            [password, files, title, publisher, date, url, replace],
+            [*view, files],
+            api_name="admin_upload",
+            **hidden,
         )
         remove.click(service.admin_remove, [password, remove_choice], view, api_name="admin_remove", **hidden)
         reindex.click(service.admin_reindex, [password], view, api_name="admin_reindex", **hidden)

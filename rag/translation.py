@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH_WORD = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.I)
 
+
 @dataclass
 class Translation:
     source: str  # the verified sentence
@@ -95,8 +96,13 @@ def _latin_names(text: str) -> list[str]:
     return out
 
 
-def check(source: str, translated: str, target: str, meaning: Callable[[str, str], float] | None = None,
-          min_meaning: float = 0.5) -> str:
+def check(
+    source: str,
+    translated: str,
+    target: str,
+    meaning: Callable[[str, str], float] | None = None,
+    min_meaning: float = 0.5,
+) -> str:
     """Why ``translated`` is not a faithful rendering of ``source`` into ``target`` ("" when it is)."""
     src_lang = detect_language(CITATION.sub("", source))
     if not translated.strip():
@@ -141,8 +147,9 @@ def check(source: str, translated: str, target: str, meaning: Callable[[str, str
 class Translator:
     """Translates one verified sentence at a time with the answering model, checked."""
 
-    def __init__(self, generator: Generator, meaning: Callable[[str, str], float] | None = None,
-                 min_meaning: float = 0.5):
+    def __init__(
+        self, generator: Generator, meaning: Callable[[str, str], float] | None = None, min_meaning: float = 0.5
+    ):
         self.generator = generator
         self.meaning = meaning
         self.min_meaning = min_meaning
@@ -150,7 +157,8 @@ class Translator:
     def prompt(self, sentence: str, source_lang: str, target: str) -> Prompt:
         terms = [
             f"{term.preferred(source_lang)} = {term.preferred(target)}"
-            for term in terms_in(sentence, source_lang) if target in term.forms
+            for term in terms_in(sentence, source_lang)
+            if target in term.forms
         ]
         hint = ("\nUse these translations: " + "; ".join(terms) + ".") if terms else ""
         text = prompts.render("translate", target=language(target).name, terms=hint, sentence=sentence)

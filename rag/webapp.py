@@ -308,7 +308,11 @@ class ChatService:
             self.progress = (1.0, "Ready")
             log.warning(
                 "ready %.1f s after start: %d chunks from %d documents, backend %s (%s)",
-                self.ready_after, self.assistant.retriever.index.size, self._documents(), self.backend, self.model,
+                self.ready_after,
+                self.assistant.retriever.index.size,
+                self._documents(),
+                self.backend,
+                self.model,
             )
         except Exception as e:  # shown in the chat instead of a dead page
             log.exception("start-up failed")
@@ -450,7 +454,7 @@ class ChatService:
             self.line.leave(ticket)
 
     def _place(self, ticket, t: dict) -> str:
-        """"n ahead of you, about T s" for a ticket waiting for the model."""
+        """ "n ahead of you, about T s" for a ticket waiting for the model."""
         ahead, estimate = self.line.ahead(ticket), self.line.estimate_s(ticket)
         if estimate is None:
             return t["queued_no_estimate"].format(ahead=ahead)
@@ -474,8 +478,12 @@ class ChatService:
             yield self._failed(turn, session, t, e)
             return
         if turn["answer"] is None:
-            turn["answer"] = {"question": question, "answer": turn["text"], "abstained": not turn["text"],
-                              "citations": []}
+            turn["answer"] = {
+                "question": question,
+                "answer": turn["text"],
+                "abstained": not turn["text"],
+                "citations": [],
+            }
         yield render_chat(session["turns"]), session, gr.skip(), turn["answer"]
 
     def _record_of(self, answer: Answer) -> dict:
@@ -490,16 +498,26 @@ class ChatService:
         log.exception("answering failed for %r", turn["question"])
         turn.pop("waiting", None)
         turn["text"] = t["failed"].format(error=error.__class__.__name__)
-        turn["answer"] = {"question": turn["question"], "answer": turn["text"], "abstained": True, "citations": [],
-                          "error": error.__class__.__name__}
+        turn["answer"] = {
+            "question": turn["question"],
+            "answer": turn["text"],
+            "abstained": True,
+            "citations": [],
+            "error": error.__class__.__name__,
+        }
         return render_chat(session["turns"]), session, gr.skip(), turn["answer"]
 
     def _refused(self, turn: dict, session: dict, text: str):
         """The turn answered with ``text`` (busy, one at a time ...), kept out of the history."""
         turn.pop("waiting", None)
         turn["text"] = text
-        turn["answer"] = {"question": turn["question"], "answer": text, "abstained": True, "citations": [],
-                          "busy": True}
+        turn["answer"] = {
+            "question": turn["question"],
+            "answer": text,
+            "abstained": True,
+            "citations": [],
+            "busy": True,
+        }
         return render_chat(session["turns"]), session, gr.skip(), turn["answer"]
 
     def clear(self):
@@ -628,8 +646,13 @@ def build_app(
                     send = gr.Button(L("rag_send"), variant="primary", scale=1, min_width=90, elem_id="send")
                 feedback_note = gr.Markdown("", elem_id="feedback-note")
                 with gr.Row(visible=False, elem_id="comment-row") as comment_row:
-                    comment = gr.Textbox(label=L("rag_comment"), placeholder=L("rag_comment_placeholder"), scale=8,
-                                         max_length=2000, elem_id="comment")
+                    comment = gr.Textbox(
+                        label=L("rag_comment"),
+                        placeholder=L("rag_comment_placeholder"),
+                        scale=8,
+                        max_length=2000,
+                        elem_id="comment",
+                    )
                     comment_send = gr.Button(L("rag_comment_send"), scale=1, min_width=90, elem_id="comment-send")
                 gr.Examples([[q] for q in EXAMPLES], inputs=[question], label=L("rag_examples"))
                 clear = gr.Button(L("rag_clear"), variant="secondary", elem_id="clear")
@@ -646,25 +669,40 @@ def build_app(
 
         # every question starts at once (no Gradio queue in front of it): rag.serving decides who
         # waits for the language model, and no-model answers never wait
-        ask = dict(fn=service.respond, inputs=[question, session], outputs=[chatbot, session, question, api_answer],
-                   concurrency_id="ask", concurrency_limit=None)
+        ask = dict(
+            fn=service.respond,
+            inputs=[question, session],
+            outputs=[chatbot, session, question, api_answer],
+            concurrency_id="ask",
+            concurrency_limit=None,
+        )
         question.submit(**ask, api_name="ask", api_description="Ask a question; streams the chat with sources.")
         send.click(**ask, api_visibility="private")
         chatbot.like(service.on_like, [session], [session, comment_row, feedback_note], api_visibility="private")
-        comment_send.click(service.on_comment, [comment, session], [session, comment_row, feedback_note],
-                           api_visibility="private")
-        comment.submit(service.on_comment, [comment, session], [session, comment_row, feedback_note],
-                       api_visibility="private")
+        comment_send.click(
+            service.on_comment, [comment, session], [session, comment_row, feedback_note], api_visibility="private"
+        )
+        comment.submit(
+            service.on_comment, [comment, session], [session, comment_row, feedback_note], api_visibility="private"
+        )
         api_feedback_btn.click(
-            service.api_feedback, [api_rating, api_comment, api_turn, session], [session, feedback_note],
+            service.api_feedback,
+            [api_rating, api_comment, api_turn, session],
+            [session, feedback_note],
             api_name="feedback",
             api_description="Rate an answer: rating 'up'|'down', comment, turn (1-based, 0 = latest).",
         )
         clear.click(service.clear, None, [chatbot, session, comment_row, feedback_note], api_name="clear")
         chatbot.clear(service.clear, None, [chatbot, session, comment_row, feedback_note], api_visibility="private")
         gr.api(service.status, api_name="status", concurrency_limit=None)
-        demo.load(service.wait_ready, None, [footer, chatbot], api_visibility="private", concurrency_limit=None,
-                  show_progress="full")
+        demo.load(
+            service.wait_ready,
+            None,
+            [footer, chatbot],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="full",
+        )
     demo.service = service  # for callers (app.py logs start-up times, tests)
     demo.staff = staff
     return demo

@@ -48,7 +48,7 @@ HOSTILE_TEXT = (
     "Lakeside Robotics Park notice\n\n"
     "Lakeside Robotics Park offers a rent subsidy of 30 percent to robotics start-ups "
     "<script>window.__ragPwned = 1</script> in their first two years. "
-    "Lakeside Robotics Park also hosts a testing ground <img src=x onerror=\"window.__ragPwned = 2\"> "
+    'Lakeside Robotics Park also hosts a testing ground <img src=x onerror="window.__ragPwned = 2"> '
     "for service robots and *industrial* robot arms.\n"
 )
 HOSTILE_TITLE = "Lakeside <b>Robotics</b> notice"
@@ -156,9 +156,23 @@ def llama_server(tmp_path_factory):
     settings = Settings()
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(models.resolve_gguf(settings)),
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.llm_context),
-           "--n_threads", str(settings.llm_threads), "--interrupt_requests", "False"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(models.resolve_gguf(settings)),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(settings.llm_context),
+        "--n_threads",
+        str(settings.llm_threads),
+        "--interrupt_requests",
+        "False",
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
@@ -186,8 +200,9 @@ def corpus_index(tmp_path_factory, embedder):
     from rag.config import Settings
     from rag.index import build_index
 
-    settings = Settings(corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("corpus-index") / "index",
-                        backend="extractive")
+    settings = Settings(
+        corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("corpus-index") / "index", backend="extractive"
+    )
     build_index(settings, embedder)
     return settings
 
@@ -272,8 +287,9 @@ def start_app(name: str, tmp: Path, *, corpus_dir: Path, index_dir: Path, **sett
     t0 = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    app = RunningApp(name, f"http://127.0.0.1:{port}/", port, proc, env, log, Path(env["RAG_FEEDBACK_DB"]),
-                     corpus_dir, index_dir)
+    app = RunningApp(
+        name, f"http://127.0.0.1:{port}/", port, proc, env, log, Path(env["RAG_FEEDBACK_DB"]), corpus_dir, index_dir
+    )
     try:
         while True:
             if proc.poll() is not None:
@@ -330,8 +346,9 @@ def public_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def public_app(tmp_path_factory, public_corpus):
     tmp = tmp_path_factory.mktemp("public-app")
-    app = start_app("public", tmp, corpus_dir=public_corpus, index_dir=public_corpus.parent / "index",
-                    backend="extractive")
+    app = start_app(
+        "public", tmp, corpus_dir=public_corpus, index_dir=public_corpus.parent / "index", backend="extractive"
+    )
     yield app
     app.stop()
 
@@ -340,8 +357,15 @@ def public_app(tmp_path_factory, public_corpus):
 def staff_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("staff-app")
     corpus = make_corpus(tmp / "corpus")
-    app = start_app("staff", tmp, corpus_dir=corpus, index_dir=tmp / "index", backend="extractive",
-                    staff_password=STAFF_PASSWORD, upload_max_mb="1")
+    app = start_app(
+        "staff",
+        tmp,
+        corpus_dir=corpus,
+        index_dir=tmp / "index",
+        backend="extractive",
+        staff_password=STAFF_PASSWORD,
+        upload_max_mb="1",
+    )
     yield app
     app.stop()
 

@@ -50,7 +50,10 @@ def write_all_formats(folder: Path) -> None:
     write_text_docs(folder)
     write_pdf(
         folder / "forest.pdf",
-        ["Forest Tech Park welcomes timber processing firms.", "Forest Tech Park grants land at a discount on page two."],
+        [
+            "Forest Tech Park welcomes timber processing firms.",
+            "Forest Tech Park grants land at a discount on page two.",
+        ],
     )
     write_docx(folder / "river.docx", ["River Port Zone specialises in cold-chain logistics.", "It opened in 2019."])
 

@@ -65,10 +65,24 @@ def test_rendering_escapes_everything_and_highlights_support():
             "answer": "Rent is <script>alert(1)</script> 30 percent off [1].",
             "abstained": False,
             "citations": [
-                {"n": 1, "doc_id": "d", "title": "T <b>x</b>", "source": "javascript:alert(1)", "text": passage,
-                 "publisher": "P&Q", "date": "2024-01-01", "highlights": [[start, passage.index("Other")]]},
-                {"n": 2, "doc_id": "e", "title": "Real", "source": "https://example.org/a?b=1&c=2", "text": "x",
-                 "highlights": []},
+                {
+                    "n": 1,
+                    "doc_id": "d",
+                    "title": "T <b>x</b>",
+                    "source": "javascript:alert(1)",
+                    "text": passage,
+                    "publisher": "P&Q",
+                    "date": "2024-01-01",
+                    "highlights": [[start, passage.index("Other")]],
+                },
+                {
+                    "n": 2,
+                    "doc_id": "e",
+                    "title": "Real",
+                    "source": "https://example.org/a?b=1&c=2",
+                    "text": "x",
+                    "highlights": [],
+                },
             ],
         },
     }
@@ -89,13 +103,29 @@ def test_rendering_escapes_everything_and_highlights_support():
 def test_line_breaks_of_every_kind_cannot_end_a_source_block():
     """A document with carriage-return-only (or Unicode) line breaks: a blank line would end the
     source's HTML block and let the markdown after it (an image, a link) render; none is left."""
-    passage = ("Notice.\r\r![x](https://evil.example/pixel.png)\r\r[Apply](https://evil.example/apply)"
-               "\u2028\u2028Done.\x0b\x0c\x85end")
-    turn = {"question": "q", "lang": "en", "text": "Notice [1].", "answer": {
-        "answer": "Notice [1].", "abstained": False,
-        "citations": [{"n": 1, "doc_id": "d", "title": "T\r\r![t](https://evil.example/t.png)", "source": "",
-                       "text": passage, "highlights": [[0, 7]]}],
-    }}
+    passage = (
+        "Notice.\r\r![x](https://evil.example/pixel.png)\r\r[Apply](https://evil.example/apply)"
+        "\u2028\u2028Done.\x0b\x0c\x85end"
+    )
+    turn = {
+        "question": "q",
+        "lang": "en",
+        "text": "Notice [1].",
+        "answer": {
+            "answer": "Notice [1].",
+            "abstained": False,
+            "citations": [
+                {
+                    "n": 1,
+                    "doc_id": "d",
+                    "title": "T\r\r![t](https://evil.example/t.png)",
+                    "source": "",
+                    "text": passage,
+                    "highlights": [[0, 7]],
+                }
+            ],
+        },
+    }
     sources = render_answer(turn).split(SOURCES_SEPARATOR, 1)[1].strip()
     assert not re.search(r"[\r\n\x0b\x0c\x85\u2028\u2029]", sources)  # one line: one HTML block
     assert "](" not in sources and "![" not in sources  # no markdown link or image syntax left
@@ -124,10 +154,17 @@ def test_markdown_is_inert():
 
 
 def test_abstention_renders_related_reading():
-    turn = {"question": "q", "lang": "en", "text": "The documents do not answer.", "answer": {
-        "answer": "The documents do not answer.", "abstained": True, "citations": [],
-        "related": [{"n": 1, "doc_id": "d", "title": "Close", "source": "https://e.org", "text": "near"}],
-    }}
+    turn = {
+        "question": "q",
+        "lang": "en",
+        "text": "The documents do not answer.",
+        "answer": {
+            "answer": "The documents do not answer.",
+            "abstained": True,
+            "citations": [],
+            "related": [{"n": 1, "doc_id": "d", "title": "Close", "source": "https://e.org", "text": "near"}],
+        },
+    }
     content = render_answer(turn)
     assert "**Related reading**" in content and "do not answer the question" in content and "Close" in content
 
@@ -136,8 +173,15 @@ def test_feedback_store_and_export(tmp_path):
     db = tmp_path / "fb.sqlite3"
     store = FeedbackStore(db)
     cite = [{"n": 1, "doc_id": "zone-a", "title": "A", "text": "t"}]
-    down = store.add(rating="down", question="What is the rent?", answer="Wrong [1].", citations=cite,
-                     backend="llamacpp", model="m", comment="wrong number")
+    down = store.add(
+        rating="down",
+        question="What is the rent?",
+        answer="Wrong [1].",
+        citations=cite,
+        backend="llamacpp",
+        model="m",
+        comment="wrong number",
+    )
     store.add(rating="up", question="首都在哪里？", answer="北京 [1]。", citations=cite, backend="extractive")
     store.add(rating="down", question="Tax?", answer="Not answered.", abstained=True)
     assert store.update(down, comment="the rent is 30 percent")
@@ -152,8 +196,15 @@ def test_feedback_store_and_export(tmp_path):
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     for q in lines:
         assert {"id", "question", "lang", "answerable", "facts", "doc", "answer", "comment"} <= set(q)
-    assert lines[0] == lines[0] | {"question": "What is the rent?", "lang": "en", "answerable": True, "facts": [],
-                                   "doc": "zone-a", "comment": "the rent is 30 percent", "answer": "Wrong [1]."}
+    assert lines[0] == lines[0] | {
+        "question": "What is the rent?",
+        "lang": "en",
+        "answerable": True,
+        "facts": [],
+        "doc": "zone-a",
+        "comment": "the rent is 30 percent",
+        "answer": "Wrong [1].",
+    }
     assert lines[1]["doc"] is None and lines[1]["answerable"] is True
     assert export_questions(db, tmp_path / "all.jsonl", only="all") == 3
     up = tmp_path / "up.jsonl"
@@ -425,8 +476,15 @@ def test_uploads_need_a_staff_address_and_leave_no_temporary_files(staff_app, tm
     kept.write_text("# Depot notes\n\nThe Depot Park rents cold-storage rooms by the month.\n", encoding="utf-8")
     empty.write_bytes(b"")
     _table, _choices, message, _footer, _files = client.predict(
-        STAFF_PASSWORD, [handle_file(str(kept)), handle_file(str(empty))], "", "", "", "", False,
-        api_name="/admin_upload")
+        STAFF_PASSWORD,
+        [handle_file(str(kept)), handle_file(str(empty))],
+        "",
+        "",
+        "",
+        "",
+        False,
+        api_name="/admin_upload",
+    )
     assert f"Added Depot-{tag}.md" in message and "the file is empty" in message
     assert (staff_app.corpus_dir / f"Depot-{tag}.md").is_file()
     assert not list(Path(get_upload_folder()).glob(f"**/*{tag}*"))  # neither temporary copy is left
@@ -450,11 +508,20 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     assert rows["china-rok-zone-industrial-layout.txt"][3] == "2020-07-02"
 
     doc = tmp_path / "Harbour zone notes.md"
-    doc.write_text("# Harbour notes\n\nHarbour Valley Zone offers a rent subsidy of 30 percent for the first two "
-                   "years to marine robotics firms.\n", encoding="utf-8")
+    doc.write_text(
+        "# Harbour notes\n\nHarbour Valley Zone offers a rent subsidy of 30 percent for the first two "
+        "years to marine robotics firms.\n",
+        encoding="utf-8",
+    )
     table, _choices, msg, footer, _files = client.predict(
-        STAFF_PASSWORD, [handle_file(str(doc))], "Harbour Valley Zone notes", "Harbour office", "2024-03-01",
-        "https://example.org/harbour", False, api_name="/admin_upload",
+        STAFF_PASSWORD,
+        [handle_file(str(doc))],
+        "Harbour Valley Zone notes",
+        "Harbour office",
+        "2024-03-01",
+        "https://example.org/harbour",
+        False,
+        api_name="/admin_upload",
     )
     assert "Added Harbour-zone-notes.md" in msg and "1 added" in msg
     assert f"{documents + 1} documents" in footer  # the page footer follows the re-index
@@ -531,8 +598,10 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
 
     missing = tmp_path / "models" / "no-such-model.gguf"
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    cases = [({"backend": "llamacpp", "gguf_model": str(missing)}, str(tmp_path)),
-             ({"backend": "openai", "openai_base_url": dead, "openai_timeout": 5}, "127.0.0.1")]
+    cases = [
+        ({"backend": "llamacpp", "gguf_model": str(missing)}, str(tmp_path)),
+        ({"backend": "openai", "openai_base_url": dead, "openai_timeout": 5}, "127.0.0.1"),
+    ]
     for update, secret in cases:
         service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3", **update}))
         service.start(background=False)
@@ -551,8 +620,13 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
         service.api_feedback("up", "", 0, session)
     assert "Feedback is unavailable right now" in refused.value.message and "a-file" not in refused.value.message
 
-    broken = corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3",
-                                             "corpus_dir": tmp_path / "no-such-corpus", "index_dir": tmp_path / "i2"})
+    broken = corpus_index.model_copy(
+        update={
+            "feedback_db": tmp_path / "fb.sqlite3",
+            "corpus_dir": tmp_path / "no-such-corpus",
+            "index_dir": tmp_path / "i2",
+        }
+    )
     service = ChatService(broken)
     service.start(background=False)
     *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())

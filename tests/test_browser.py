@@ -52,8 +52,9 @@ def open_page(browser, request):
     def open_(url: str, locale: str = "en-US", address: str | None = None):
         """``address``: the client address the app sees (X-Forwarded-For, trusted from loopback)."""
         headers = {"X-Forwarded-For": address} if address else None
-        context = browser.new_context(viewport={"width": 1200, "height": 1500}, locale=locale,
-                                      extra_http_headers=headers)
+        context = browser.new_context(
+            viewport={"width": 1200, "height": 1500}, locale=locale, extra_http_headers=headers
+        )
         contexts.append(context)
         page = context.new_page()
         errors: list[str] = []
@@ -76,7 +77,8 @@ def open_page(browser, request):
 
 def wait_for_text(page, selector: str, text: str, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
-        "([sel, text]) => (document.querySelector(sel)?.innerText || '').includes(text)", arg=[selector, text],
+        "([sel, text]) => (document.querySelector(sel)?.innerText || '').includes(text)",
+        arg=[selector, text],
         timeout=timeout_ms,
     )
 
@@ -139,7 +141,7 @@ def test_document_markup_is_shown_never_run(open_page, public_app):
     page.screenshot(path=str(ARTIFACTS / "escaped-document.png"), full_page=True)
 
     # a hostile question is shown as text too
-    ask_in_page(page, "<img src=x onerror=\"window.__ragPwned=3\"> Lakeside Robotics Park rent subsidy?")
+    ask_in_page(page, '<img src=x onerror="window.__ragPwned=3"> Lakeside Robotics Park rent subsidy?')
     assert '<img src=x onerror="window.__ragPwned=3">' in chat.inner_text()
     assert page.evaluate("window.__ragPwned") is None
     assert not page.errors, page.errors
@@ -157,8 +159,12 @@ def test_thumbs_down_with_comment_is_stored(open_page, public_app):
     page.wait_for_selector("#feedback-note :text('comment was saved')", timeout=60_000)
     with sqlite3.connect(public_app.feedback_db) as db:
         row = db.execute("SELECT rating, comment, question, backend FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
-    assert row == ("down", "Should name the biomedical fields. <b>bold?</b>",
-                   "What does the Norman Bethune Center for Medical Sciences focus on?", "extractive")
+    assert row == (
+        "down",
+        "Should name the biomedical fields. <b>bold?</b>",
+        "What does the Norman Bethune Center for Medical Sciences focus on?",
+        "extractive",
+    )
 
     # a new conversation empties the chat
     page.click("#clear")
@@ -257,8 +263,9 @@ def test_markdown_in_a_document_stays_text(open_page, staff_app, tmp_path):
     (tmp_path / name).write_bytes(CR_DOCUMENT.encode("utf-8"))
     client = staff_app.client()
     client.predict(STAFF_PASSWORD, api_name="/admin_list")
-    *_, message, _footer, _files = client.predict(STAFF_PASSWORD, [handle_file(str(tmp_path / name))], "", "", "", "",
-                                                   False, api_name="/admin_upload")
+    *_, message, _footer, _files = client.predict(
+        STAFF_PASSWORD, [handle_file(str(tmp_path / name))], "", "", "", "", False, api_name="/admin_upload"
+    )
     assert f"Added {name}" in message
     try:
         page = open_page(staff_app.url)

@@ -41,8 +41,18 @@ def test_index_with_a_missing_corpus_folder_refuses_and_keeps_the_index(built, c
 
 def test_ask_abstention_prints_related_reading(built, capsys):
     corpus, index = built
-    code = main(["ask", "How do I bake sourdough bread at home?", "--backend", "extractive",
-                 "--corpus", str(corpus), "--index", str(index)])
+    code = main(
+        [
+            "ask",
+            "How do I bake sourdough bread at home?",
+            "--backend",
+            "extractive",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("The documents I have do not answer this question.")
@@ -51,8 +61,18 @@ def test_ask_abstention_prints_related_reading(built, capsys):
 
 def test_ask_answer_prints_sources(built, capsys):
     corpus, index = built
-    code = main(["ask", "What do companies in Harbour Valley Zone focus on?", "--backend",
-                 "extractive", "--corpus", str(corpus), "--index", str(index)])
+    code = main(
+        [
+            "ask",
+            "What do companies in Harbour Valley Zone focus on?",
+            "--backend",
+            "extractive",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "\nSources:\n[1] " in out and "Related reading" not in out and "harbour.txt" in out

@@ -31,10 +31,27 @@ def toml(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "field, value",
-    [("top_k", 0), ("embed_batch_size", 0), ("embed_threads", 0), ("candidates", 0), ("chunk_tokens", 0),
-     ("chunk_overlap", -1), ("hnsw_m", 0), ("llm_threads", 0), ("llm_context", 16), ("max_new_tokens", 0),
-     ("temperature", -0.5), ("openai_timeout", 0), ("min_coverage", 1.5), ("port", 70000), ("upload_max_mb", 0),
-     ("pdf_max_pages", 0), ("docx_max_unzipped_mb", 0), ("parse_timeout_s", 0), ("staff_max_failures", 0)],
+    [
+        ("top_k", 0),
+        ("embed_batch_size", 0),
+        ("embed_threads", 0),
+        ("candidates", 0),
+        ("chunk_tokens", 0),
+        ("chunk_overlap", -1),
+        ("hnsw_m", 0),
+        ("llm_threads", 0),
+        ("llm_context", 16),
+        ("max_new_tokens", 0),
+        ("temperature", -0.5),
+        ("openai_timeout", 0),
+        ("min_coverage", 1.5),
+        ("port", 70000),
+        ("upload_max_mb", 0),
+        ("pdf_max_pages", 0),
+        ("docx_max_unzipped_mb", 0),
+        ("parse_timeout_s", 0),
+        ("staff_max_failures", 0),
+    ],
 )
 def test_out_of_range_numbers_are_refused(field, value):
     with pytest.raises(ValidationError, match=field):
@@ -79,18 +96,28 @@ def test_unknown_rag_environment_variables_are_ignored(monkeypatch):
 def test_cli_reports_a_bad_toml_in_one_line_and_exits_non_zero(tmp_path):
     (tmp_path / "rag.toml").write_text("retrieval_mod = 'bm25'\n", encoding="utf-8")
     env = {**os.environ, "RAG_CONFIG": str(tmp_path / "rag.toml")}
-    proc = subprocess.run([sys.executable, "-m", "rag", "search", "x"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "x"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "unknown setting 'retrieval_mod' (did you mean 'retrieval_mode'?)" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("password, reason", [
-    (" ", "RAG_STAFF_PASSWORD is blank"),
-    ("", "RAG_STAFF_PASSWORD is blank"),
-    ("short12", "RAG_STAFF_PASSWORD is shorter than 8 characters"),
-])
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        (" ", "RAG_STAFF_PASSWORD is blank"),
+        ("", "RAG_STAFF_PASSWORD is blank"),
+        ("short12", "RAG_STAFF_PASSWORD is shorter than 8 characters"),
+    ],
+)
 def test_weak_staff_password_is_refused_and_the_tab_disabled(password, reason, caplog):
     with caplog.at_level(logging.WARNING, logger="rag.config"):
         s = Settings(staff_password=password)

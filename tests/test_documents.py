@@ -40,7 +40,12 @@ def test_every_format_is_read_and_bad_files_are_skipped_with_reasons(tmp_path):
 
     # metadata from SOURCES.tsv travels with the document
     h = by_id["harbour"]
-    assert (h.title, h.publisher, h.date, h.url) == ("Harbour Valley guide", "HV office", "2024-01-02", "http://example.org/hv")
+    assert (h.title, h.publisher, h.date, h.url) == (
+        "Harbour Valley guide",
+        "HV office",
+        "2024-01-02",
+        "http://example.org/hv",
+    )
     # html: text without markup or script
     assert "Desert Solar Park builds photovoltaic glass factories." in by_id["page"].text
     assert "leaked" not in by_id["page"].text
@@ -98,7 +103,7 @@ def test_chunks_follow_sentences_respect_size_and_overlap():
         assert count(c.text) <= 20
         assert c.source == "http://x" and c.title == "T"
     # neighbours share exactly one 7-word sentence
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.start < a.end
         assert text[b.start : a.end].strip() in sentences
     assert chunks[0].page == 1 and chunks[-1].page == 2
@@ -117,8 +122,9 @@ HEADER = "file\ttitle\tpublisher\tdate\turl\n"
 
 def test_sources_with_byte_order_mark_is_read(tmp_path):
     write_text_docs(tmp_path)
-    (tmp_path / "SOURCES.tsv").write_text(HEADER + "harbour.txt\tHarbour guide\tHV office\t2024-01-02\t\n",
-                                          encoding="utf-8-sig")  # as Excel and Notepad save it
+    (tmp_path / "SOURCES.tsv").write_text(
+        HEADER + "harbour.txt\tHarbour guide\tHV office\t2024-01-02\t\n", encoding="utf-8-sig"
+    )  # as Excel and Notepad save it
     assert read_metadata(tmp_path)["harbour.txt"]["title"] == "Harbour guide"
 
 
@@ -128,8 +134,9 @@ def test_stray_quote_does_not_swallow_following_rows(tmp_path):
         'notes.md\t12" pipes and Alpine notes\tAP\t\t',
         "page.html\tDesert page\tDS\t\t",
     ]
-    (tmp_path / "SOURCES.tsv").write_text("File\tTitle\tPublisher\tDate\tURL\r\n" + "\r\n".join(rows) + "\r\n",
-                                          encoding="utf-8")
+    (tmp_path / "SOURCES.tsv").write_text(
+        "File\tTitle\tPublisher\tDate\tURL\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8"
+    )
     meta = read_metadata(tmp_path)
     assert set(meta) == {"harbour.txt", "notes.md", "page.html"}
     assert meta["harbour.txt"]["title"] == '"Best" harbour guide'
@@ -171,9 +178,11 @@ def test_symlinks_and_fifos_in_the_corpus_are_skipped_never_followed(tmp_path):
     assert all("hunter2" not in d.text for d in docs)
     assert {d.doc_id for d in docs} == {"harbour", "notes", "page", "changchun-zh"}
     reasons = {s.file: s.reason for s in skipped}
-    assert reasons == {"secret.txt": "symbolic link (links are not followed)",
-                       "harbour-copy.txt": "symbolic link (links are not followed)",
-                       "pipe.txt": "not a regular file"}
+    assert reasons == {
+        "secret.txt": "symbolic link (links are not followed)",
+        "harbour-copy.txt": "symbolic link (links are not followed)",
+        "pipe.txt": "not a regular file",
+    }
     # asked directly (a link swapped in after the folder was listed), the file is still refused
     for name in ("secret.txt", "pipe.txt"):
         with pytest.raises(UnreadableDocument):

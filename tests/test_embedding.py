@@ -106,6 +106,8 @@ def test_routed_embedder_searches_each_language_with_its_own_model():
     assert p.shape == (2, english.dim + use.dim)
     en_q, zh_q = "Which semiconductor fields does the zone support?", "示范区支持哪些半导体产业？"
     q = routed.encode([en_q, zh_q], "query")
-    assert np.allclose(q[0] @ p.T, english.encode([en_q], "query")[0] @ english.encode(passages, "passage").T, atol=1e-5)
+    assert np.allclose(
+        q[0] @ p.T, english.encode([en_q], "query")[0] @ english.encode(passages, "passage").T, atol=1e-5
+    )
     assert np.allclose(q[1] @ p.T, use.encode([zh_q], "query")[0] @ use.encode(passages, "passage").T, atol=1e-5)
     assert (q[1] @ p.T)[0] > (q[1] @ p.T)[1]  # the Chinese question finds the English semiconductor passage

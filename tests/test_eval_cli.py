@@ -158,8 +158,9 @@ def test_reports_are_self_contained_and_escaped(tmp_path):
     for q in QUESTIONS:
         assert f"<td>{q['id']}</td><td>{q['lang']}</td><td>{q['question']}</td>" in text
     assert "[1] semis (semis#0)" in text and "answer in question's language" in text
-    assert page.count('<tr class="failing">') == sum(1 for line in (run / "results.jsonl").open()
-                                                     if not json.loads(line)["scores"]["pass"])
+    assert page.count('<tr class="failing">') == sum(
+        1 for line in (run / "results.jsonl").open() if not json.loads(line)["scores"]["pass"]
+    )
     md = (run / "report.md").read_text(encoding="utf-8")
     assert "| Fact recall |" in md and "| q4 | zh |" in md
 
@@ -270,8 +271,20 @@ def test_run_end_to_end_on_a_tiny_corpus(tmp_path, tiny_corpus, capsys):
     assert doc["n_questions"] == 3 and doc["backend"] == "extractive" and doc["errors"] == 0
     assert doc["settings"]["corpus_dir"] == str(corpus) and "openai_api_key" not in doc["settings"]
     m = doc["metrics"]
-    for key in ("hit@1", "recall@5", "mrr", "ndcg@10", "fact_recall", "citation_precision", "groundedness",
-                "refusal_accuracy", "false_refusals", "language_match", "latency_total_p50_ms", "latency_total_p95_ms"):
+    for key in (
+        "hit@1",
+        "recall@5",
+        "mrr",
+        "ndcg@10",
+        "fact_recall",
+        "citation_precision",
+        "groundedness",
+        "refusal_accuracy",
+        "false_refusals",
+        "language_match",
+        "latency_total_p50_ms",
+        "latency_total_p95_ms",
+    ):
         assert key in m, key  # fmt: skip
     records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in records] == ["t1", "t2", "t3"]

@@ -31,12 +31,24 @@ def test_yes_no_openings(answer, opens):
 
 
 def test_shape_metrics_per_question():
-    what = {"id": "a", "question": "Which fields?", "lang": "en", "answerable": True, "facts": [["AI"]],
-            "doc": "d", "yesno": False, "figures": []}
+    what = {
+        "id": "a",
+        "question": "Which fields?",
+        "lang": "en",
+        "answerable": True,
+        "facts": [["AI"]],
+        "doc": "d",
+        "yesno": False,
+        "figures": [],
+    }
     yesno = dict(what, id="b", question="Does it support AI?", yesno=True)
     rate = dict(what, id="c", question="What is the tax rate?", facts=[["15%"]], figures=["percent"])
-    rec = {"answer": "Yes, AI is supported [1].", "abstained": False,
-           "citations": [{"n": 1, "doc_id": "d", "text": "AI is supported.", "title": "t"}], "retrieved": []}
+    rec = {
+        "answer": "Yes, AI is supported [1].",
+        "abstained": False,
+        "citations": [{"n": 1, "doc_id": "d", "text": "AI is supported.", "title": "t"}],
+        "retrieved": [],
+    }
     assert M.score_question(what, rec)["opens_yes_no"] is True
     assert M.score_question(yesno, rec)["opens_yes_no"] is None  # a yes/no question may open with Yes
     assert M.score_question(rate, rec)["answer_type_match"] is False
@@ -51,14 +63,27 @@ def test_shape_metrics_per_question():
 
 def test_run_level_shape_metrics():
     qs = [
-        {"id": f"q{i}", "question": "Which fields?", "lang": "en", "answerable": True, "facts": [["AI"]],
-         "doc": "d", "yesno": False, "figures": []}
+        {
+            "id": f"q{i}",
+            "question": "Which fields?",
+            "lang": "en",
+            "answerable": True,
+            "facts": [["AI"]],
+            "doc": "d",
+            "yesno": False,
+            "figures": [],
+        }
         for i in range(4)
     ]
     recs = [
-        {"id": q["id"], "answer": a, "abstained": False,
-         "citations": [{"n": 1, "doc_id": "d", "text": "AI", "title": "t"}], "retrieved": [{"doc_id": "d"}]}
-        for q, a in zip(qs, ["Yes, AI [1].", "AI [1].", "AI and IoT [1].", "No, AI [1]."])
+        {
+            "id": q["id"],
+            "answer": a,
+            "abstained": False,
+            "citations": [{"n": 1, "doc_id": "d", "text": "AI", "title": "t"}],
+            "retrieved": [{"doc_id": "d"}],
+        }
+        for q, a in zip(qs, ["Yes, AI [1].", "AI [1].", "AI and IoT [1].", "No, AI [1]."], strict=True)
     ]
     _, m = M.score_run(qs, recs)
     assert m["yes_no_openings"] == 0.5

@@ -37,8 +37,14 @@ def as_ordinary_user(cmd: list[str]) -> list[str]:
 
 def python(code: str, *args: str, ordinary: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-c", code, *args]
-    return subprocess.run(as_ordinary_user(cmd) if ordinary else cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        as_ordinary_user(cmd) if ordinary else cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 # --- SQLite: a damaged or read-only database -------------------------------------------------
@@ -118,12 +124,20 @@ def test_app_starts_and_takes_feedback_over_a_corrupt_database(tmp_path):
     db = tmp_path / "feedback.sqlite3"
     db.write_bytes(b"not a database " * 1000)
     corpus = make_corpus(tmp_path / "corpus")
-    app = start_app("corrupt-feedback", tmp_path, corpus_dir=corpus, index_dir=tmp_path / "index",
-                    backend="extractive", feedback_db=str(db), staff_password="short")
+    app = start_app(
+        "corrupt-feedback",
+        tmp_path,
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        backend="extractive",
+        feedback_db=str(db),
+        staff_password="short",
+    )
     try:
         client = app.client()
-        client.submit("Which semiconductor fields does the China-ROK zone want to cooperate in?",
-                      api_name="/ask").result(timeout=300)
+        client.submit(
+            "Which semiconductor fields does the China-ROK zone want to cooperate in?", api_name="/ask"
+        ).result(timeout=300)
         note = client.predict("down", "wrong figure", 0, api_name="/feedback")
         assert "feedback #1" in str(note)
         with pytest.raises(Exception, match="admin_list"):
@@ -178,10 +192,28 @@ def postgres_url():
         os.chown(home, pw.pw_uid, pw.pw_gid)
     data, port = home / "data", _free_port()
     run = {"user": user, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], check=True, **run)
-    subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w", "-t", "60",
-                    "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], check=True, **run)
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        **run,
+    )
+    subprocess.run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(home / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {home} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        **run,
+    )
     try:
         yield f"postgresql://rag@127.0.0.1:{port}/postgres"
     finally:
@@ -194,7 +226,8 @@ WRITER = (
     "from rag.config import Settings\n"
     "from rag.feedback import open_store\n"
     "tag, n = sys.argv[1], int(sys.argv[2])\n"
-    "store = open_store(Settings(feedback_url=sys.argv[3]) if sys.argv[3] != '-' else Settings(feedback_db=sys.argv[4]))\n"
+    "store = open_store(Settings(feedback_url=sys.argv[3]) if sys.argv[3] != '-'\n"
+    "                   else Settings(feedback_db=sys.argv[4]))\n"
     "assert store.available, store.problem\n"
     "for i in range(n):\n"
     "    fid = store.add(rating='down' if i % 2 else 'up', question=f'{tag} question {i}', answer='a',\n"
@@ -243,10 +276,19 @@ def test_postgres_store_round_trip_and_cli_export(postgres_url, tmp_path):
     assert store.get(fid)["rating"] == "down"
     env = {**os.environ, "RAG_FEEDBACK_URL": postgres_url}
     out = tmp_path / "all.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "rag", "feedback", "export", "--out", str(out), "--only", "all"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", "feedback", "export", "--out", str(out), "--only", "all"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert any(json.loads(line)["question"] == "中韩示范区在哪里？" for line in out.read_text(encoding="utf-8").splitlines())
+    assert any(
+        json.loads(line)["question"] == "中韩示范区在哪里？" for line in out.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def test_unreachable_postgres_leaves_the_store_unavailable_with_no_password_shown(caplog):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -83,9 +81,7 @@ def fake_registry(tmp_path, monkeypatch):
     whole = b"".join(parts)
     spec = models.ModelSpec(packages, "0.1.0", len(whole), hashlib.sha256(whole).hexdigest())
     monkeypatch.setitem(models.MODELS, "fake", spec)
-    monkeypatch.setitem(
-        models.MODELS, "fake-badhash", models.ModelSpec(packages, "0.1.0", len(whole), "0" * 64)
-    )
+    monkeypatch.setitem(models.MODELS, "fake-badhash", models.ModelSpec(packages, "0.1.0", len(whole), "0" * 64))
     monkeypatch.setitem(
         models.MODELS, "fake-missing", models.ModelSpec(("rag-test-no-such-part1",), "0.1.0", 1, "0" * 64)
     )

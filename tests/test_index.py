@@ -15,7 +15,6 @@ import pytest
 
 from rag import index as index_mod
 from rag.config import get_settings
-from rag.embedding import get_embedder
 from rag.index import CorpusMissing, IndexUnavailable, build_index, load_index
 
 from .fixtures import write_all_formats, write_bad_files
@@ -130,10 +129,16 @@ def test_kill_during_build_leaves_previous_index_loadable(settings, embedder):
         (settings.corpus_dir / f"bulk{i}.txt").write_text(
             " ".join(f"Bulk park {i} sentence {j} about factories and logistics." for j in range(30)), encoding="utf-8"
         )
-    env = {**os.environ, "RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_INDEX_DIR": str(settings.index_dir),
-           "RAG_CHUNK_TOKENS": "64", "RAG_CHUNK_OVERLAP": "16"}
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "RAG_CORPUS_DIR": str(settings.corpus_dir),
+        "RAG_INDEX_DIR": str(settings.index_dir),
+        "RAG_CHUNK_TOKENS": "64",
+        "RAG_CHUNK_OVERLAP": "16",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(8)  # model loaded, embedding under way
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -208,8 +213,12 @@ def test_reader_in_another_process_never_sees_its_version_vanish(settings, embed
         )
     build_index(settings, embedder)
     ready, stop = tmp_path / "ready", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.index_dir), str(ready), str(stop)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(settings.index_dir), str(ready), str(stop)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not ready.exists() and time.monotonic() < deadline:
@@ -217,7 +226,9 @@ def test_reader_in_another_process_never_sees_its_version_vanish(settings, embed
         assert ready.exists(), "the reader did not start"
         harbour = settings.corpus_dir / "harbour.txt"
         for n in range(12):
-            harbour.write_text(harbour.read_text(encoding="utf-8") + f" Update {n} adds a ferry line.", encoding="utf-8")
+            harbour.write_text(
+                harbour.read_text(encoding="utf-8") + f" Update {n} adds a ferry line.", encoding="utf-8"
+            )
             assert build_index(settings, embedder).updated == 1
     finally:
         stop.write_text("stop")

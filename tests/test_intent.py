@@ -115,7 +115,9 @@ def test_who_needs_a_person_or_organisation_the_question_does_not_name():
 
 def test_where_needs_a_place():
     intent = analyse("Where is the Norman Bethune Center for Medical Sciences located?")
-    passage = "The Norman Bethune Center for Medical Sciences is located at Jingyue High-tech Industrial Development Zone."
+    passage = (
+        "The Norman Bethune Center for Medical Sciences is located at Jingyue High-tech Industrial Development Zone."
+    )
     assert delivers(intent, "It is located at Jingyue High-tech Industrial Development Zone [1].", passage)
     assert not delivers(intent, "The center focuses on biomedicine [1].", passage)
 
@@ -123,14 +125,26 @@ def test_where_needs_a_place():
 @pytest.mark.parametrize(
     "question, sentence, relevant",
     [
-        ("What kind of visa do Korean engineers need to work in Changchun?",
-         "The zone strengthens cooperation with South Korean enterprises [1].", False),
-        ("What sort of healthcare services does the zone want to develop for patients?",
-         "The zone is to establish high-end medical institutions focusing on health examination [1].", True),
-        ("Is there room for a Korean cosmetics brand in the China-ROK zone?",
-         "International cooperation is to be conducted in the field of beauty and cosmetics [1].", True),
-        ("We are a Korean travel agency. Can we open a branch in the China-ROK zone?",
-         "South Korean tourism agencies are supported to set up branches [1].", True),
+        (
+            "What kind of visa do Korean engineers need to work in Changchun?",
+            "The zone strengthens cooperation with South Korean enterprises [1].",
+            False,
+        ),
+        (
+            "What sort of healthcare services does the zone want to develop for patients?",
+            "The zone is to establish high-end medical institutions focusing on health examination [1].",
+            True,
+        ),
+        (
+            "Is there room for a Korean cosmetics brand in the China-ROK zone?",
+            "International cooperation is to be conducted in the field of beauty and cosmetics [1].",
+            True,
+        ),
+        (
+            "We are a Korean travel agency. Can we open a branch in the China-ROK zone?",
+            "South Korean tourism agencies are supported to set up branches [1].",
+            True,
+        ),
         ("中韩示范区鼓励发展哪些半导体产业？", "示范区推动化合物半导体、功率半导体的合作 [1]。", True),
         ("中韩示范区鼓励发展哪些半导体产业？", "示范区鼓励发展旅游业 [1]。", False),
         ("시범구는 어떤 신약 분야를 지원하나요?", "시범구는 신약 연구를 위한 녹색 통로를 지원합니다 [1].", True),
@@ -148,17 +162,26 @@ def test_relevance_also_reads_the_supporting_passage_sentence():
 
 
 def test_a_chinese_question_is_addressed_in_english_through_its_rewrite():
-    intent = analyse("中韩示范区鼓励发展哪些半导体产业？", "Which semiconductor industries does the China-ROK zone encourage?")
+    intent = analyse(
+        "中韩示范区鼓励发展哪些半导体产业？", "Which semiconductor industries does the China-ROK zone encourage?"
+    )
     assert addresses(intent, "The zone promotes compound semiconductor and power semiconductor cooperation [1].")
 
 
 @pytest.mark.parametrize(
     "question, sentence, expected",
     [
-        ("Which fields does the zone support?", "Yes, the zone supports AI and IoT [1].", "The zone supports AI and IoT [1]."),
+        (
+            "Which fields does the zone support?",
+            "Yes, the zone supports AI and IoT [1].",
+            "The zone supports AI and IoT [1].",
+        ),
         ("Who led the team?", "Yes. Director Xue Chunzhi led the team [1].", "Director Xue Chunzhi led the team [1]."),
-        ("Does the zone support robot makers?", "Yes, it supports industrial robots [1].",
-         "Yes, it supports industrial robots [1]."),
+        (
+            "Does the zone support robot makers?",
+            "Yes, it supports industrial robots [1].",
+            "Yes, it supports industrial robots [1].",
+        ),
         ("中韩示范区鼓励发展哪些半导体产业？", "是的，示范区推动化合物半导体 [1]。", "示范区推动化合物半导体 [1]。"),
         ("중한 시범구는 어떤 분야에서 협력하나요?", "네, 인공지능 분야입니다 [1].", "인공지능 분야입니다 [1]."),
         ("What does the zone offer?", "Yes [1].", "[1]."),
@@ -190,8 +213,13 @@ class Quoting(Generator):
 def assistant(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("intent")
     write_text_docs(tmp / "corpus")
-    settings = get_settings(corpus_dir=tmp / "corpus", index_dir=tmp / "embeddings", backend="extractive",
-                            min_similarity=0.0, min_coverage=0.0)
+    settings = get_settings(
+        corpus_dir=tmp / "corpus",
+        index_dir=tmp / "embeddings",
+        backend="extractive",
+        min_similarity=0.0,
+        min_coverage=0.0,
+    )
     return Assistant(settings)
 
 
@@ -200,8 +228,12 @@ def _with(assistant, monkeypatch, text):
 
 
 def test_figure_question_without_the_figure_abstains_whatever_the_model_writes(assistant, monkeypatch):
-    _with(assistant, monkeypatch, "Yes, the zone office is located at 12 Pier Road [1]. "
-                                  "Harbour Valley Zone offers a rent subsidy of 30 percent [1].")
+    _with(
+        assistant,
+        monkeypatch,
+        "Yes, the zone office is located at 12 Pier Road [1]. "
+        "Harbour Valley Zone offers a rent subsidy of 30 percent [1].",
+    )
     events = list(assistant.ask_stream("What is the phone number of the Harbour Valley Zone office?"))
     answer = events[-1].answer
     assert answer.abstained and answer.related
@@ -226,11 +258,18 @@ def test_off_topic_true_quote_is_not_an_answer(assistant, monkeypatch):
 
 def test_verifier_holds_sentences_back_until_one_delivers():
     passages = [BUREAU]
-    verifier = Verifier(passages, "Who heads the investment promotion bureau?",
-                        analyse("Who heads the investment promotion bureau?"))
-    events = list(verifier.stream(iter([
-        "The Investment Promotion Bureau accompanied the visit of the team [1]. ",
-        "It is headed by Director Bai Song [1].",
-    ])))
+    verifier = Verifier(
+        passages, "Who heads the investment promotion bureau?", analyse("Who heads the investment promotion bureau?")
+    )
+    events = list(
+        verifier.stream(
+            iter(
+                [
+                    "The Investment Promotion Bureau accompanied the visit of the team [1]. ",
+                    "It is headed by Director Bai Song [1].",
+                ]
+            )
+        )
+    )
     texts = [e.text for e in events]
     assert len(texts) == 2 and texts[0].startswith("The Investment Promotion Bureau") and "Bai Song" in texts[1]

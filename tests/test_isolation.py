@@ -100,8 +100,9 @@ def test_layers_follow_the_fixtures_a_test_uses(pytester):
     """Each test gets the markers of its fixtures; with the project's own marker list and
     ``--strict-markers`` (an unregistered marker would be an error)."""
     pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
-    pytester.makeini("[pytest]\naddopts = --strict-markers\nmarkers =\n" + "".join(
-        f"    {m}\n" for m in pytest_ini["markers"]))
+    pytester.makeini(
+        "[pytest]\naddopts = --strict-markers\nmarkers =\n" + "".join(f"    {m}\n" for m in pytest_ini["markers"])
+    )
     pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
     pytester.makepyfile(test_layers=LAYERED_TESTS)
 

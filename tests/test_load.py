@@ -111,8 +111,13 @@ class EchoModel:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 for piece in re.findall(r"\S+\s*", text):
-                    chunk = {"id": "echo", "object": "chat.completion.chunk", "created": 0, "model": "echo",
-                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    chunk = {
+                        "id": "echo",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "echo",
+                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
@@ -159,9 +164,16 @@ def echo_model():
 
 def model_app(name, tmp_path_factory, public_app, echo_model, **settings):
     """The real app with the openai backend on ``echo_model``, over public_app's corpus and index."""
-    return start_app(name, tmp_path_factory.mktemp(name), corpus_dir=public_app.corpus_dir,
-                     index_dir=public_app.index_dir, backend="openai", openai_base_url=echo_model.base_url,
-                     openai_model="echo", **settings)
+    return start_app(
+        name,
+        tmp_path_factory.mktemp(name),
+        corpus_dir=public_app.corpus_dir,
+        index_dir=public_app.index_dir,
+        backend="openai",
+        openai_base_url=echo_model.base_url,
+        openai_model="echo",
+        **settings,
+    )
 
 
 def client_from(app, address: str):
@@ -211,7 +223,8 @@ def test_one_client_cannot_hold_everyone_else_behind_its_questions(fair_app, ech
     refused = [f for f in flood if f["record"].get("busy")]
     served = [f for f in flood if not f["record"].get("busy")]
     assert len(served) == 4 and all(f["record"]["answer"] == en["too_many"] for f in refused), [
-        f["record"]["answer"] for f in flood]
+        f["record"]["answer"] for f in flood
+    ]
     assert all(f["done"] < 3.0 for f in refused)  # refused at once, not after a wait
 
     assert quick["record"]["abstained"] and not quick["record"].get("busy")
@@ -231,7 +244,8 @@ def test_one_conversation_asks_one_question_at_a_time(fair_app):
     first = client.submit(ANSWERABLE, api_name="/ask")
     time.sleep(0.5)
     _chat, _box, second = client.submit("What does the Norman Bethune Center focus on?", api_name="/ask").result(
-        timeout=60)
+        timeout=60
+    )
     assert second["busy"] and second["answer"] == chat_texts("en")["one_at_a_time"]
     chat, _box, record = first.result(timeout=300)
     assert not record.get("busy") and record["question"] == ANSWERABLE
@@ -242,8 +256,7 @@ def test_one_conversation_asks_one_question_at_a_time(fair_app):
 
 @pytest.fixture(scope="module")
 def bounded_app(tmp_path_factory, public_app, echo_model):
-    app = model_app("bounded", tmp_path_factory, public_app, echo_model, serve_max_wait_s="6",
-                    serve_max_waiting="2")
+    app = model_app("bounded", tmp_path_factory, public_app, echo_model, serve_max_wait_s="6", serve_max_waiting="2")
     yield app
     app.stop()
 
@@ -278,8 +291,9 @@ def test_load_test_small_run_has_no_errors_and_a_reindex_in_the_middle(tmp_path)
     """benchmarks/loadtest.py as `make loadtest` runs it, smaller: 6 sessions x 5 questions."""
     loadtest = _module(ROOT / "benchmarks" / "loadtest.py")  # (a site package is called `benchmarks` too)
 
-    result = loadtest.load_test("extractive", sessions=6, questions=5, deadline_s=600, answer_timeout=300,
-                                workdir=tmp_path)
+    result = loadtest.load_test(
+        "extractive", sessions=6, questions=5, deadline_s=600, answer_timeout=300, workdir=tmp_path
+    )
     assert loadtest.passed(result), result["errors"][:5] or result["reindex"]
     assert result["answers"] == 30 and result["all"]["p95_s"] is not None
     assert 0 < result["reindex"]["started_after_answers"] < 30

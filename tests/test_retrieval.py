@@ -59,8 +59,9 @@ def retriever(request, tmp_path_factory, embedder):
     tmp = tmp_path_factory.mktemp(f"retrieval-{request.param}")
     write_all_formats(tmp / "corpus")
     threshold = 2 if request.param == "hnsw" else 20_000
-    settings = get_settings(corpus_dir=tmp / "corpus", index_dir=tmp / "index", chunk_tokens=64, chunk_overlap=16,
-                            hnsw_threshold=threshold)
+    settings = get_settings(
+        corpus_dir=tmp / "corpus", index_dir=tmp / "index", chunk_tokens=64, chunk_overlap=16, hnsw_threshold=threshold
+    )
     build_index(settings, embedder)
     index = load_index(settings.index_dir)
     assert index.manifest["index"]["type"] == request.param

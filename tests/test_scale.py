@@ -16,8 +16,6 @@ answers short, so the server here (and in production) runs with it off.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import STAFF_PASSWORD, default_model_present, free_port, make_corpus, start_app
+from .conftest import STAFF_PASSWORD, make_corpus, start_app
 from .test_feedback import postgres_url  # noqa: F401 (the throw-away PostgreSQL server fixture)
 
 pytestmark = pytest.mark.server
@@ -38,8 +36,10 @@ QUESTIONS = [
     "What kind of tourism cooperation does the China-ROK zone support?",
 ]
 NEW_DOC = "pier-logistics-notes.txt"
-NEW_TEXT = ("Pier Logistics Zone notes\n\nThe Pier Logistics Zone leases cold-storage warehouses to exporters of "
-            "frozen food and runs a customs service desk open every day.\n")
+NEW_TEXT = (
+    "Pier Logistics Zone notes\n\nThe Pier Logistics Zone leases cold-storage warehouses to exporters of "
+    "frozen food and runs a customs service desk open every day.\n"
+)
 NEW_Q = "Which warehouses does the Pier Logistics Zone lease to exporters of frozen food?"
 
 
@@ -101,13 +101,16 @@ def rate_conversation(app, session: int, questions: list[str]) -> list[dict]:
 
 
 @pytest.mark.parametrize("backend", ["extractive", pytest.param("openai", marks=pytest.mark.llm)])
-def test_two_processes_one_model_server_one_postgresql_lose_no_feedback(backend, request, tmp_path,
-                                                                       postgres_url):  # noqa: F811
+def test_two_processes_one_model_server_one_postgresql_lose_no_feedback(backend, request, tmp_path, postgres_url):  # noqa: F811
     settings = {"backend": backend, "feedback_url": postgres_url}
     sessions, per_session = (6, 2) if backend == "extractive" else (4, 2)
     if backend == "openai":
-        settings |= {"openai_base_url": request.getfixturevalue("llama_server"), "openai_model": "local",
-                     "openai_timeout": "1800", "serve_max_wait_s": "3600"}
+        settings |= {
+            "openai_base_url": request.getfixturevalue("llama_server"),
+            "openai_model": "local",
+            "openai_timeout": "1800",
+            "serve_max_wait_s": "3600",
+        }
     import psycopg
 
     with psycopg.connect(postgres_url) as db:
@@ -118,9 +121,13 @@ def test_two_processes_one_model_server_one_postgresql_lose_no_feedback(backend,
     try:
         t0 = time.monotonic()
         with ThreadPoolExecutor(sessions) as pool:
-            jobs = [pool.submit(rate_conversation, apps[i % 2], i,
-                                [QUESTIONS[(i + k) % len(QUESTIONS)] for k in range(per_session)])
-                    for i in range(sessions)]
+            jobs = [
+                pool.submit(
+                    rate_conversation, apps[i % 2], i, [QUESTIONS[(i + k) % len(QUESTIONS)] for k in range(per_session)]
+                )
+                for i in range(sessions)
+            ]
+
             def add_document():
                 reindexed["message"] = staff_add_document(first, first.corpus_dir)
 

@@ -36,8 +36,11 @@ GOOD_PASSWORD = "correct horse battery"
 def corpus(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
-    for name, text in (("a.txt", "Alpha Park makes bicycles."), ("b.txt", "Beta Park makes boats."),
-                       ("c.txt", "Gamma Park makes chips.")):
+    for name, text in (
+        ("a.txt", "Alpha Park makes bicycles."),
+        ("b.txt", "Beta Park makes boats."),
+        ("c.txt", "Gamma Park makes chips."),
+    ):
         (folder / name).write_text(text, encoding="utf-8")
     return folder
 
@@ -91,8 +94,13 @@ def test_upload_keeps_every_other_line_byte_for_byte(settings, corpus, upload):
 def test_replacing_a_document_merges_its_row(settings, corpus, upload):
     (corpus / "SOURCES.tsv").write_text(HEADER + "a.txt\tAlpha\tAP\t2024-01-02\thttps://e.org/a\n", encoding="utf-8")
     save_upload(settings, upload("a.txt", "Alpha Park now makes e-bikes."), replace=True, meta={"title": "Alpha 2"})
-    assert read_metadata(corpus)["a.txt"] == {"file": "a.txt", "title": "Alpha 2", "publisher": "AP",
-                                              "date": "2024-01-02", "url": "https://e.org/a"}
+    assert read_metadata(corpus)["a.txt"] == {
+        "file": "a.txt",
+        "title": "Alpha 2",
+        "publisher": "AP",
+        "date": "2024-01-02",
+        "url": "https://e.org/a",
+    }
 
 
 def test_old_header_without_url_column_gets_it(settings, corpus, upload):
@@ -141,13 +149,16 @@ def test_impossible_dates_are_refused():
             clean_metadata(date=bad)
 
 
-@pytest.mark.parametrize("name, code", [
-    ("report\u202etxt.exe.md", "U+202E"),  # right-to-left override: shows as "reportdm.exe.txt"
-    ("in\u200bvoice.pdf", "U+200B"),  # zero-width space
-    ("zone\u2066notes\u2069.txt", "U+2066, U+2069"),
-    ("\ufeffnotes.md", "U+FEFF"),
-    ("a\u200db.docx", "U+200D"),
-])
+@pytest.mark.parametrize(
+    "name, code",
+    [
+        ("report\u202etxt.exe.md", "U+202E"),  # right-to-left override: shows as "reportdm.exe.txt"
+        ("in\u200bvoice.pdf", "U+200B"),  # zero-width space
+        ("zone\u2066notes\u2069.txt", "U+2066, U+2069"),
+        ("\ufeffnotes.md", "U+FEFF"),
+        ("a\u200db.docx", "U+200D"),
+    ],
+)
 def test_names_with_invisible_or_bidi_characters_are_refused(name, code):
     with pytest.raises(StaffError, match=re.escape(f"invisible or direction-changing characters ({code})")):
         safe_filename(name)

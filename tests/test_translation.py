@@ -32,10 +32,18 @@ CASES = [
     (VISIT, "Xue Chunzhi 주임이 5월 18일에 팀을 이끌었습니다 [1].", "ko", True),
     (REWARD, "Chen Yunwu表示，示范区计划建设4个产业园区 [1]。", "zh", True),
     # from a Chinese document into English: Chinese numerals are numbers too
-    ("园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
-     "The park gives newly set-up R&D centres a one-off award of 500,000 yuan [1].", "en", True),
-    ("园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
-     "The park gives newly set-up R&D centres a one-off award of 50,000 yuan [1].", "en", False),
+    (
+        "园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
+        "The park gives newly set-up R&D centres a one-off award of 500,000 yuan [1].",
+        "en",
+        True,
+    ),
+    (
+        "园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
+        "The park gives newly set-up R&D centres a one-off award of 50,000 yuan [1].",
+        "en",
+        False,
+    ),
     # the model's own mistakes, seen on this corpus (issue: "attack zone", a wrong drug term, garbled names)
     (ZONE, "중국-ROK 공격 지구는 새로운 항체 의약품과 신체 보호 기술 약물을 지원합니다 [1].", "ko", False),
     (ZONE, "중한 시범구는 새로운 항체 의약품과 신체 보호 기술 약물을 지원합니다 [1].", "ko", False),

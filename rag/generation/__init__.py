@@ -52,8 +52,12 @@ def _openai(settings, embedder=None) -> Generator:
     """Any OpenAI-compatible server: vLLM, llama.cpp server, Ollama, a hosted API."""
     from .openai_compat import OpenAIGenerator
 
-    return OpenAIGenerator(base_url=settings.openai_base_url, model=settings.openai_model,
-                           api_key=settings.openai_api_key, timeout=settings.openai_timeout)
+    return OpenAIGenerator(
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        api_key=settings.openai_api_key,
+        timeout=settings.openai_timeout,
+    )
 
 
 @register("transformers")

@@ -12,7 +12,9 @@ from .base import Generator, GeneratorError, Prompt
 class OpenAIGenerator(Generator):
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str = "not-needed", timeout: float = 120.0, max_retries: int = 1):
+    def __init__(
+        self, base_url: str, model: str, api_key: str = "not-needed", timeout: float = 120.0, max_retries: int = 1
+    ):
         try:
             import openai
         except ImportError as exc:
@@ -34,4 +36,6 @@ class OpenAIGenerator(Generator):
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
         except Exception as exc:  # openai.APIError family, or a transport error mid-stream
-            raise GeneratorError(f"OpenAI-compatible endpoint {self.base_url} failed: {type(exc).__name__}: {exc}") from exc
+            raise GeneratorError(
+                f"OpenAI-compatible endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
