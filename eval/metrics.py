@@ -135,7 +135,7 @@ def claims(sentence: str) -> list[str]:
         first = text[: m.start()].strip(" \"'“”‘’(*-#") == ""
         if first and not has_digit and not word.isupper() and not any(c.isupper() for c in word[1:]):
             continue  # "Support ..." at the start of a sentence is not a name
-        out.append(word)
+        out.append(re.sub(r"'s$", "", word))  # a possessive is the name
     number_text = _WORDS.sub(lambda m: m.group() if m.group().isdigit() else " ", text)
     out.extend(m.group().rstrip(".,:") for m in _NUMBER.finditer(number_text))
     return list(dict.fromkeys(out))
@@ -388,7 +388,11 @@ def score_question(q: dict, record: dict) -> dict:
             out["citation_precision"] = citation_precision([c.get("doc_id") for c in cited], q.get("doc"))
     if not refused:
         # a passage is what the model was shown: its document title, then its text
-        shown = {n: f"{c.get('title') or ''}\n{c.get('text') or ''}" for n, c in by_n.items()}
+        # a passage is what the investor sees: its document's title, publisher and date, then its text
+        shown = {
+            n: "\n".join(x for x in (c.get("title"), c.get("publisher"), c.get("date"), c.get("text")) if x)
+            for n, c in by_n.items()
+        }
         g, bad = groundedness(answer, shown)
         out["groundedness"], out["ungrounded"] = g, bad
     return out

@@ -195,6 +195,10 @@ def record_for(q: dict, answer=None, error: str | None = None, wall_ms: float | 
         standalone_question=data.get("standalone_question"),
         notices=data.get("notices", []),
         removed=data.get("removed", []),
+        intent=data.get("intent"),
+        source_answer=data.get("source_answer", ""),
+        source_language=data.get("source_language", ""),
+        translations=data.get("translations", []),
         timings_ms=data.get("timings_ms", {}),
         error=None,
     )

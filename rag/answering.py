@@ -151,7 +151,6 @@ class Assistant:
         self._failed: dict[str, tuple[str, float]] = {}
         self._meaning = None  # cross-lingual similarity for the translation check, loaded on first use
         self.cache = AnswerCache(self.settings.answer_cache_size)
-        self._documents: tuple[object, dict[str, str]] = (None, {})  # (index, doc id -> text)
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -194,17 +193,6 @@ class Assistant:
                 "sentences of the documents instead."
             )
         return get_generator(self.settings, "extractive", embedder=self.retriever.embedder), notice
-
-    def document_text(self, doc_id: str) -> str:
-        """A document's title, publisher and text, from the index in use (for the grounding check
-        of names the question states; built once per index version)."""
-        index = self.retriever.index
-        if self._documents[0] is not index:
-            texts: dict[str, list[str]] = {}
-            for c in index.chunks:
-                texts.setdefault(c.doc_id, [c.title, c.publisher]).append(c.text)
-            self._documents = (index, {d: "\n".join(t) for d, t in texts.items()})
-        return self._documents[1].get(doc_id, "")
 
     def _cache_key(self, question: str, backend: str | None) -> tuple:
         index = self.retriever.index
@@ -280,12 +268,12 @@ class Assistant:
         # the model sees each passage under its document title, so the check does too
         draft_lang = passages_language(hits, lang)
         prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
+        # each passage is checked as the investor sees it: under its document's title, publisher and date
         verifier = Verifier(
-            [f"{h.chunk.title}\n{h.chunk.text}" for h in hits],
+            [shown_passage(h.chunk) for h in hits],
             question,
             analyse(question, answer.standalone_question),
             answer.standalone_question,
-            documents=[self.document_text(h.chunk.doc_id) for h in hits],
         )
         answer.intent = verifier.intent
         t_gen = time.perf_counter()
@@ -397,15 +385,14 @@ class Assistant:
         if generator.name == "extractive":
             return fallback
         convo = "\n".join(f"{r}: {c[:400]}" for r, c in turns) or "(none)"
+        if turns:  # a follow-up: one standalone query from the conversation
+            text = prompts.render(
+                "rewrite", names=_glossary_hint(f"{question} {convo}"), history=convo, question=question
+            )
+        else:  # a first question in Chinese or Korean: translated as a question, its form kept
+            text = prompts.render("question", names=_glossary_hint(question), question=question)
         prompt = Prompt(
-            messages=[
-                {
-                    "role": "user",
-                    "content": prompts.render(
-                        "rewrite", names=_glossary_hint(f"{question} {convo}"), history=convo, question=question
-                    ),
-                }
-            ],
+            messages=[{"role": "user", "content": text}],
             question=question,
             max_tokens=60,
             temperature=0.0,
@@ -461,6 +448,12 @@ class Assistant:
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
         )
+
+
+def shown_passage(chunk) -> str:
+    """A passage as a citation shows it: its document's title, publisher and date, then its text."""
+    meta = " · ".join(x for x in (chunk.publisher, chunk.date) if x)
+    return f"{chunk.title}\n{meta}\n{chunk.text}" if meta else f"{chunk.title}\n{chunk.text}"
 
 
 def _cut(text: str, chars: int) -> str:
@@ -532,16 +525,8 @@ class Verifier:
     shown and the assistant abstains.
     """
 
-    def __init__(
-        self,
-        passages: list[str],
-        question: str,
-        intent: Intent,
-        standalone: str = "",
-        documents: list[str] | None = None,
-    ):
+    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = ""):
         self.passages = passages
-        self.documents = documents  # each passage's whole document (rag.grounding.check_sentence)
         self.question_text = f"{question} {standalone}".strip()
         self.intent = intent
         self.kept: list[CheckedSentence] = []
@@ -564,7 +549,7 @@ class Verifier:
     def check(self, sentence: str) -> CheckedSentence | None:
         """The sentence as it may be shown, or None (recorded in ``removed`` with the reason)."""
         reshaped = reshape(sentence, self.intent)
-        checked = check_sentence(reshaped, self.passages, self.question_text, documents=self.documents)
+        checked = check_sentence(reshaped, self.passages, self.question_text)
         if not checked.kept:
             if checked.reason != "empty":
                 reason = "says the documents do not answer" if checked.reason == "refusal" else checked.reason

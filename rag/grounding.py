@@ -187,20 +187,13 @@ def _overlap(sentence: str, passage: str) -> float | None:
 
 
 def check_sentence(
-    sentence: str,
-    passages: list[str],
-    question: str = "",
-    min_overlap: float = 0.5,
-    min_cited_overlap: float = 0.3,
-    documents: list[str] | None = None,
+    sentence: str, passages: list[str], question: str = "", min_overlap: float = 0.5, min_cited_overlap: float = 0.3
 ) -> CheckedSentence:
     """Keep, re-attribute or drop one answer sentence (see module docstring).
 
-    Every claim needs support in the passages the sentence cites. A name the question itself
-    states (the investor's subject, "Jingyue") may instead be found in the cited passage's
-    document (``documents[i]``: its title, publisher and whole text), since a passage cut from
-    the middle of a document need not repeat it; a name only the question holds is never enough,
-    so "the Chinese government supports ..." needs "Chinese" in the document.
+    Every claim needs support in the passages the sentence cites, names the question states
+    too: the investor reads the cited passage (with its document's title, publisher and date),
+    so "the Chinese government supports ..." needs "Chinese" there, not only in the question.
     """
     body = CITATION.sub("", sentence).strip()
     if not body or re.fullmatch(r"[\W_]+", body):
@@ -215,24 +208,17 @@ def check_sentence(
     if question and len(set(keyword_tokens(body)) - set(keyword_tokens(question))) < 2:
         if not (_YES.match(body) and given):
             return CheckedSentence(body, [], False, "restates the question")
-    asked = {f for f in facts if question and _is_name(f) and supports(question, f)}
-
-    def backed(numbers: list[int], fact: str) -> bool:
-        text = " ".join(passages[n - 1] for n in numbers)
-        if supports(text, fact):
-            return True
-        return fact in asked and documents is not None and any(supports(documents[n - 1], fact) for n in numbers)
-
-    overlap = _overlap(body, " ".join(passages[n - 1] for n in given))
-    if given and all(backed(given, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
+    cited_text = " ".join(passages[n - 1] for n in given)
+    overlap = _overlap(body, cited_text)
+    if given and all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
         return CheckedSentence(_with_citations(body, given), given, True)
     # no valid citation, or the cited passages lack a claim: find the passage that supports it all
-    candidates = [(i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(backed([i + 1], f) for f in facts)]
+    candidates = [(i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(supports(p, f) for f in facts)]
     candidates = [(n, score) for n, score in candidates if score is not None and score >= min_overlap]
     if candidates:
         n = max(candidates, key=lambda c: c[1])[0]
         return CheckedSentence(_with_citations(body, [n]), [n], True, "re-attributed")
-    missing = [f for f in facts if not any(backed([i + 1], f) for i in range(len(passages)))]
+    missing = [f for f in facts if not any(supports(p, f) for p in passages)]
     reason = f"unsupported: {', '.join(missing)}" if missing else "no passage supports it"
     return CheckedSentence(body, given, False, reason)
 

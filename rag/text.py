@@ -18,7 +18,9 @@ _CJK_RUN = re.compile(f"(?:{_HAN.pattern}|{_HANGUL.pattern})+")
 def detect_language(text: str) -> str:
     """'zh', 'ko' or 'en' by script: enough to pick the answer language and tokenisers."""
     han, hangul, latin = len(_HAN.findall(text)), len(_HANGUL.findall(text)), len(_LATIN.findall(text))
-    if hangul and hangul >= han:
+    # a Hangul syllable carries about as much as a short word's letters; an English answer with a
+    # Korean note is English, a Korean question naming IGBT modules is Korean
+    if hangul and hangul >= han and hangul * 3 >= latin:
         return "ko"
     if han and han * 3 >= latin:  # one Han character carries about as much as a short word
         return "zh"
