@@ -281,6 +281,9 @@ def start_app(name: str, tmp: Path, *, corpus_dir: Path, index_dir: Path, **sett
         GRADIO_ANALYTICS_ENABLED="False",
         PYTHONUNBUFFERED="1",
     )
+    # every question is answered anew unless a test asks for the cache: streaming and queue tests
+    # must see a real run whatever was asked of the same app before (the cache: test_app.py)
+    settings.setdefault("answer_cache_size", "0")
     env.update({f"RAG_{k.upper()}": str(v) for k, v in settings.items()})
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"app-{name}.log"

@@ -286,6 +286,33 @@ def test_ask_streams_answer_with_numbered_sources(public_app):
     assert "<mark>" in sources_part
 
 
+def test_a_question_asked_again_is_answered_from_the_cache(public_app, tmp_path):
+    """Over HTTP, with the cache on (the other test apps turn it off): the second asker of the same
+    question gets the stored answer and its citations, marked as cached; a follow-up is answered anew."""
+    from .conftest import start_app
+
+    app = start_app(
+        "cached",
+        tmp_path,
+        corpus_dir=public_app.corpus_dir,
+        index_dir=public_app.index_dir,
+        backend="extractive",
+        answer_cache_size="8",
+    )
+    try:
+        _, _, first = ask(app.client(), SEMICONDUCTOR_Q)
+        _, chat, again = ask(app.client(), "  which semiconductor fields does the China-ROK zone want to cooperate in")
+        assert not first["cached"] and again["cached"]
+        assert again["answer"] == first["answer"] and again["citations"] == first["citations"]
+        assert CHINA_ROK_DOC in text_of(chat[-1]) or "China-ROK" in text_of(chat[-1])
+        client = app.client()
+        ask(client, SEMICONDUCTOR_Q)
+        _, _, follow_up = ask(client, "and what about biomedicine?")
+        assert not follow_up["cached"]
+    finally:
+        app.stop()
+
+
 def test_follow_up_uses_the_conversation_and_clear_forgets_it(public_app):
     client = public_app.client()
     ask(client, "Which industries does the China-ROK zone develop?")
