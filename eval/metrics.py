@@ -479,13 +479,20 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
         sub = [(q, s) for q, s in zip(questions, scored, strict=True) if q.get("lang") == lang]
         if not sub:
             continue
+        times = [
+            (r.get("timings_ms") or {}).get("total")
+            for q, r in zip(questions, records, strict=True)
+            if q.get("lang") == lang and (r.get("timings_ms") or {}).get("total") is not None
+        ]
         m["by_lang"][lang] = {
             "hit@1": mean(s.get("hit@1") for q, s in sub if q.get("answerable")),
+            "mrr": mean(s.get("mrr") for q, s in sub if q.get("answerable")),
             "fact_recall": mean(s["fact_recall"] for q, s in sub if q.get("answerable")),
             "refusal_accuracy": rate(s["refused"] for q, s in sub if not q.get("answerable")),
             "false_refusals": rate(s["refused"] for q, s in sub if q.get("answerable")),
             "language_match": rate(s["language_match"] for q, s in sub),
             "yes_no_openings": rate(s.get("opens_yes_no") for q, s in sub),
+            "latency_total_p50_ms": percentile(times, 50),
         }
     return m
 

@@ -110,13 +110,15 @@ def render_markdown(doc: dict, records: list[dict]) -> str:
         "",
         "## By language",
         "",
-        "| Language | hit@1 | Fact recall | Refusal accuracy | False refusals | Language match |",
-        "|---|---|---|---|---|---|",
+        "| Language | hit@1 | MRR | Fact recall | Refusal accuracy | False refusals | Language match | p50 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for lang, v in (m.get("by_lang") or {}).items():
+        p50 = v.get("latency_total_p50_ms")
         lines.append(
-            f"| {lang} ({c.get('by_lang', {}).get(lang)}) | {fmt(v.get('hit@1'))} | {fmt(v.get('fact_recall'))} | "
-            f"{fmt(v.get('refusal_accuracy'))} | {fmt(v.get('false_refusals'))} | {fmt(v.get('language_match'))} |"
+            f"| {lang} ({c.get('by_lang', {}).get(lang)}) | {fmt(v.get('hit@1'))} | {fmt(v.get('mrr'))} | "
+            f"{fmt(v.get('fact_recall'))} | {fmt(v.get('refusal_accuracy'))} | {fmt(v.get('false_refusals'))} | "
+            f"{fmt(v.get('language_match'))} | {'-' if p50 is None else f'{p50 / 1000:.1f} s'} |"
         )
     lines += ["", "## Questions", "", "| ID | Lang | Question | " + " | ".join(CHECKS) + " | Answer | Sources |"]
     lines.append("|---" * (5 + len(CHECKS)) + "|")
