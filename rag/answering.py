@@ -4,7 +4,9 @@
   0. cached: a first question asked before of the same index and settings (rag.cache);
   1. standalone question: a follow-up or a non-English question is rewritten by the LLM into
      a standalone English search query (the documents are English);
-  2. retrieve passages (hybrid search), for a translated question also as asked;
+  2. retrieve passages (hybrid search), for a translated question also as asked, and for
+     documents in yet another language (Chinese notices, an English question) by the query
+     translated into it;
   3. abstain if the best passage is too far from the question (``min_similarity``) or lacks
      its keywords (``min_coverage``);
   4. prompt the generator in the passages' language, with numbered passages and the grounding
@@ -13,8 +15,9 @@
      grounded in the passages it cites (rag.grounding), addressing the question's focus; held
      back until one gives what a figure/who/where question asks for; sentences stream out one
      by one, only once verified;
-  6. a Chinese or Korean question over English passages: each verified sentence translated and
-     checked (rag.translation), else shown as verified with a note;
+  6. a question over passages in another language (Chinese or Korean over English, English over
+     Chinese): each verified sentence translated and checked (rag.translation), else shown as
+     verified with a note;
   7. abstain if nothing supported, or nothing that answers what was asked, is left.
 A generator that fails to load is replaced by the extractive backend (retried after
 ``llm_retry_s``), one that fails on a question for that answer only, with a notice saying so.
@@ -135,6 +138,17 @@ class Event:
 
 
 @dataclass
+class Reading:
+    """One reading of the question searched (as asked, rewritten, or translated for documents in
+    another language) with the passages it found and their evidence (``evidence``)."""
+
+    query: str
+    hits: list[Hit]
+    similarity: float
+    coverage: float
+
+
+@dataclass
 class Plan:
     """What answering a question will take, decided without the language model."""
 
@@ -217,6 +231,8 @@ class Assistant:
             return Plan(False, "extractive")
         if history or detect_language(question) != "en":
             return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
+        if self._other_languages([question]):
+            return Plan(True, "rewrite")  # step 2 asks the model for the query in the other documents' language
         _, similarity, coverage = self.retrieve(question, question)
         if not question or similarity < self.settings.min_similarity or coverage < self.settings.min_coverage:
             return Plan(False, "abstain")
@@ -254,7 +270,8 @@ class Assistant:
 
         # 1. standalone question  2. retrieve
         answer.standalone_question = self.standalone_question(question, history or [], generator, lang)
-        hits, similarity, coverage = self.retrieve(question, answer.standalone_question)
+        reading = self.read(question, answer.standalone_question, generator)
+        hits, similarity, coverage = reading.hits, reading.similarity, reading.coverage
         answer.retrieved = hits
         answer.timings_ms["retrieve"] = (time.perf_counter() - t0) * 1000
 
@@ -267,12 +284,13 @@ class Assistant:
         # 6. translate each verified sentence when the question is in another language
         # the model sees each passage under its document title, so the check does too
         draft_lang = passages_language(hits, lang)
+        hits = [h for h in hits if detect_language(h.chunk.text) == draft_lang]  # one language per draft
         prompt, hits = self.fit_prompt(question, answer.standalone_question, hits, draft_lang, generator)
         # each passage is checked as the investor sees it: under its document's title, publisher and date
         verifier = Verifier(
             [shown_passage(h.chunk) for h in hits],
             question,
-            analyse(question, answer.standalone_question),
+            analyse(question, answer.standalone_question, (reading.query,)),
             answer.standalone_question,
         )
         answer.intent = verifier.intent
@@ -347,19 +365,40 @@ class Assistant:
             self._meaning = similarity
         return Translator(generator, self._meaning, self.settings.min_translation_similarity)
 
-    def retrieve(self, question: str, standalone: str) -> tuple[list[Hit], float, float]:
+    def retrieve(
+        self, question: str, standalone: str, generator: Generator | None = None
+    ) -> tuple[list[Hit], float, float]:
+        reading = self.read(question, standalone, generator)
+        return reading.hits, reading.similarity, reading.coverage
+
+    def read(self, question: str, standalone: str, generator: Generator | None = None) -> Reading:
         """Passages for the standalone query, and the evidence they give (see ``evidence``).
 
         A question that was translated for the search is also searched as asked: documents in
         the investor's own language (a Chinese notice, say) match the original words, English
-        ones the rewrite. The reading with the stronger evidence wins.
+        ones the rewrite. Documents in a language neither reading is in (Chinese notices for an
+        English or Korean question) are searched by the English query translated into it, when a
+        model is there to translate. The reading with the stronger evidence wins.
         """
         queries = [standalone] if detect_language(question) == "en" else list(dict.fromkeys([standalone, question]))
-        found = []
-        for query in queries:
-            hits = self.retriever.search(query, k=self.settings.top_k)
-            found.append((hits, *evidence(query, hits)))
-        return max(found, key=lambda f: (f[2], f[1]))  # more of its keywords covered, then closer
+        for lang in self._other_languages(queries) if generator and generator.name != "extractive" else ():
+            try:  # unchecked: a search query is never shown, and what it finds is checked as always
+                translated = self.translator(generator).render(standalone, lang)
+            except GeneratorError as e:
+                log.warning("query translation failed: %s", e)
+                continue
+            if translated and detect_language(translated) == lang:
+                queries.append(translated)
+        found = [Reading(query, hits, *evidence(query, hits)) for query in queries for hits in [self._search(query)]]
+        return max(found, key=lambda r: (r.coverage, r.similarity))  # more of its keywords covered, then closer
+
+    def _search(self, query: str) -> list[Hit]:
+        return self.retriever.search(query, k=self.settings.top_k)
+
+    def _other_languages(self, queries: list[str]) -> list[str]:
+        """Languages of indexed passages that none of the queries is written in."""
+        asked = {detect_language(q) for q in queries}
+        return sorted(self.retriever.index.languages - asked)
 
     def _abstain(self, answer: Answer, hits: list[Hit], t0: float) -> Iterator[Event]:
         s = self.settings
@@ -461,10 +500,9 @@ def _cut(text: str, chars: int) -> str:
 
 
 def passages_language(hits: list[Hit], fallback: str) -> str:
-    """The language most of the passages are written in (the model drafts its answer in it, so
-    the grounding check compares like with like); ``fallback`` when there are none."""
-    langs = [detect_language(h.chunk.text) for h in hits]
-    return max(dict.fromkeys(langs), key=langs.count) if langs else fallback
+    """The language of the best passage: the model drafts its answer in it from the passages in
+    that language, so the grounding check compares like with like; ``fallback`` when there are none."""
+    return detect_language(hits[0].chunk.text) if hits else fallback
 
 
 def _joined(sentences: list[str]) -> str:

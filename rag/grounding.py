@@ -25,7 +25,9 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*
 _COMMON_CAPS = frozenset(
     "The A An This That These Those It Its In On At For From With By Of And Or But If When While As To Is Are "
     "Was Were Be Yes No Not There They Their He She We You Your Our I Also However According Based Sources "
-    "Source Passage Passages Document Documents Answer Note Please Here Other More Some All Each Both".split()
+    "Source Passage Passages Document Documents Answer Note Please Here Other More Some All Each Both "
+    # question words: a query translated for the search is checked like an answer sentence
+    "What Which Who Whom Whose Where Why How Does Do Did Can Could Will Would Should Has Have".split()
 )
 _NAME = re.compile(
     r"\b(?:[A-Z][a-zA-Z&'-]*|[A-Z0-9]{2,}[a-zA-Z0-9+-]*)(?:[ -](?:[A-Z][a-zA-Z&'-]*|of|and|for|the|de))*"

@@ -22,6 +22,7 @@ folder does not exist (a typo in ``--corpus`` must not replace the index with an
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import itertools
 import json
@@ -43,7 +44,7 @@ from .chunking import Chunk, chunk_document
 from .config import Settings
 from .documents import ReadLimits, UnreadableDocument, file_sha256, load_document, read_metadata, scan_corpus
 from .embedding import Embedder
-from .text import keyword_tokens
+from .text import detect_language, keyword_tokens
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,11 @@ class LoadedIndex:
     @property
     def size(self) -> int:
         return len(self.chunks)
+
+    @functools.cached_property
+    def languages(self) -> frozenset[str]:
+        """The languages its passages are written in (``rag.text.detect_language``)."""
+        return frozenset(detect_language(c.text) for c in self.chunks)
 
 
 def expected_identity(settings: Settings, embedder: Embedder) -> dict:

@@ -89,9 +89,10 @@ _GENERIC_CJK = sorted(
 )
 
 
-def analyse(question: str, standalone: str = "") -> Intent:
+def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = ()) -> Intent:
     """The shape, wanted content and focus of ``question`` (``standalone``: its English rewrite,
-    which adds focus terms the English documents can contain)."""
+    which adds focus terms the English documents can contain; ``readings``: the query translated
+    into the language of other documents, which adds focus terms those can contain)."""
     lang = detect_language(question)
     table = language(lang)
     asked = _asked_part(question, lang)
@@ -117,7 +118,7 @@ def analyse(question: str, standalone: str = "") -> Intent:
         yesno=_is_yesno(asked, table),
         wants=wants,
         figures=tuple(figures),
-        focus=frozenset(focus_terms(question) | focus_terms(standalone)),
+        focus=frozenset(focus_terms(question).union(focus_terms(standalone), *map(focus_terms, readings))),
         names=tuple(c for c in claims(f"{question} {standalone}") if _is_name_claim(c)),
     )
 

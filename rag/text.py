@@ -9,15 +9,15 @@ from functools import lru_cache
 
 import pysbd
 
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
-_CJK_RUN = re.compile(f"(?:{_HAN.pattern}|{_HANGUL.pattern})+")
+_CJK_RUN = re.compile(f"(?:{HAN.pattern}|{HANGUL.pattern})+")
 
 
 def detect_language(text: str) -> str:
     """'zh', 'ko' or 'en' by script: enough to pick the answer language and tokenisers."""
-    han, hangul, latin = len(_HAN.findall(text)), len(_HANGUL.findall(text)), len(_LATIN.findall(text))
+    han, hangul, latin = len(HAN.findall(text)), len(HANGUL.findall(text)), len(_LATIN.findall(text))
     # a Hangul syllable carries about as much as a short word's letters; an English answer with a
     # Korean note is English, a Korean question naming IGBT modules is Korean
     if hangul and hangul >= han and hangul * 3 >= latin:
@@ -77,7 +77,7 @@ def keyword_tokens(text: str) -> list[str]:
     out: list[str] = []
     for m in _WORD.finditer(text.lower()):
         tok = m.group()
-        if _HAN.match(tok) or _HANGUL.match(tok):
+        if HAN.match(tok) or HANGUL.match(tok):
             if len(tok) == 1:
                 out.append(tok)
             else:

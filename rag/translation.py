@@ -28,7 +28,7 @@ from . import prompts
 from .generation.base import Generator, GeneratorError, Prompt
 from .grounding import CITATION, NEGATIONS, cited_numbers, claims, iso_dates
 from .languages import language, terms_in
-from .text import detect_language
+from .text import HAN, HANGUL, detect_language
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,15 @@ def _latin_names(text: str) -> list[str]:
     return out
 
 
+# scripts a sentence in the target language does not contain (left from the source, untranslated)
+_FOREIGN_SCRIPTS = {"en": (HAN, HANGUL), "zh": (HANGUL,), "ko": (HAN,)}
+# what the model sometimes writes before the translation itself
+_PREAMBLE = re.compile(
+    r"^\s*(?:here is |here's )?(?:the )?(?:\w+ )?translation\b[^:：\n]*[:：]\s*|^\s*(?:翻译|译文|번역)\s*[:：]\s*",
+    re.I,
+)
+
+
 def check(
     source: str,
     translated: str,
@@ -109,6 +118,8 @@ def check(
         return "empty"
     if detect_language(CITATION.sub("", translated)) != target:
         return f"not in {language(target).name}"
+    if any(script.search(CITATION.sub("", translated)) for script in _FOREIGN_SCRIPTS[target]):
+        return "text left untranslated"
     if cited_numbers(source) != cited_numbers(translated):
         return "citation markers changed"
     # numbers: the same ones, dates compared in ISO form; a month name may become its number
@@ -164,16 +175,23 @@ class Translator:
         text = prompts.render("translate", target=language(target).name, terms=hint, sentence=sentence)
         return Prompt(messages=[{"role": "user", "content": text}], question=sentence, max_tokens=200, temperature=0.0)
 
+    def render(self, sentence: str, target: str) -> str:
+        """The model's translation as it wrote it, less any preamble: unchecked (GeneratorError
+        when the model fails)."""
+        source_lang = detect_language(CITATION.sub("", sentence))
+        out = self.generator.generate(self.prompt(sentence, source_lang, target)).strip()
+        lines = [line.strip() for line in _PREAMBLE.sub("", out).splitlines() if line.strip()]
+        return lines[0].strip('"“”') if lines else ""
+
     def translate(self, sentence: str, target: str) -> Translation:
         source_lang = detect_language(CITATION.sub("", sentence))
         if source_lang == target:
             return Translation(sentence, sentence, False)
         try:
-            out = self.generator.generate(self.prompt(sentence, source_lang, target)).strip()
+            out = self.render(sentence, target)
         except GeneratorError as e:
             log.warning("translation failed: %s", e)
             return Translation(sentence, sentence, False, "the model failed")
-        out = out.splitlines()[0].strip().strip('"“”') if out else ""
         reason = check(sentence, out, target, self.meaning, self.min_meaning)
         if reason:
             log.info("translation not shown (%s): %r -> %r", reason, sentence, out)

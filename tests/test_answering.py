@@ -168,7 +168,8 @@ def assert_guarantees(answer, k: int) -> None:
         return
     cited = {c.n: f"{c.title}\n{c.text}" for c in answer.citations}
     assert set(M.markers(answer.answer)) <= set(cited), answer.answer
-    share, bad = M.groundedness(answer.answer, cited)
+    # the verified draft, in the passages' language (each translation of it is checked on its own)
+    share, bad = M.groundedness(answer.source_answer or answer.answer, cited)
     assert share in (None, 1.0), bad
     if not answer.intent.yesno:
         assert not M.opens_with_yes_no(answer.answer), answer.answer
@@ -272,10 +273,84 @@ def test_cli_ask_json(fixture_settings):
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
 
 
-def test_plan_says_when_the_model_is_needed(fixture_settings):
+@needs_model
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        ("中韩示范区在生物医药方面有哪些合作方向？", "zh"),
+        ("중한 국제협력시범구는 반도체 분야에서 무엇을 협력하나요?", "ko"),
+    ],
+)
+def test_chinese_and_korean_questions_over_english_documents(llm, question, lang):
+    """The cross-language path with the real models: the question is translated for the search,
+    the answer drafted and verified in English, then translated sentence by sentence. Whatever
+    the model writes: the answer is in the question's language or abstains in it, every shown
+    translation passed the check against its verified English sentence, and the verified
+    English keeps the guarantees."""
+    from rag.text import detect_language
+    from rag.translation import check
+
+    answer = llm.ask(question)
+    assert answer.language == lang
+    assert_guarantees(answer, llm.settings.top_k)
+    if answer.abstained:
+        assert detect_language(answer.answer) == lang
+        return
+    assert answer.source_language == "en" and answer.translations
+    assert {c.doc_id for c in answer.citations} <= {"china-rok-zone-industrial-layout", "jingyue-bethune-center-visit"}
+    from eval import metrics as M
+
+    cited = {c.n: f"{c.title}\n{c.text}" for c in answer.citations}
+    assert M.groundedness(answer.source_answer, cited)[0] in (None, 1.0), answer.source_answer
+    for t in answer.translations:
+        if t.translated:
+            assert check(t.source, t.text, lang) == "", (t.source, t.text)
+        else:
+            assert t.source in t.text  # the verified sentence is shown, with the note
+    assert detect_language(answer.answer) == lang or not any(t.translated for t in answer.translations)
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What one-off award does Changchun New Area give a newly established R&D centre?",
+        "창춘 신구는 새로 설립된 연구개발센터에 얼마의 일회성 보상금을 주나요?",
+    ],
+)
+def test_a_chinese_document_is_found_by_english_and_korean_questions(fixture_settings, question):
+    """A Chinese notice in an otherwise English corpus: the English (or translated) query is
+    translated into Chinese for the search, so the notice is found; what is answered from it is
+    checked in Chinese and translated back, and keeps the guarantees."""
+    from rag.text import detect_language
+    from rag.translation import check
+
+    assistant = Assistant(fixture_settings.model_copy(update={"backend": "llamacpp"}))
+    answer = assistant.ask(question)
+    assert "changchun-zh" in {h.chunk.doc_id for h in answer.retrieved}, [h.chunk.doc_id for h in answer.retrieved]
+    assert_guarantees(answer, assistant.settings.top_k)
+    if answer.abstained:
+        return
+    assert {c.doc_id for c in answer.citations} == {"changchun-zh"}
+    assert answer.source_language == "zh" and "五十万" in answer.source_answer
+    lang = detect_language(question)
+    for t in answer.translations:
+        assert not t.translated or check(t.source, t.text, lang) == "", (t.source, t.text)
+
+
+def test_plan_says_when_the_model_is_needed(fixture_settings, tmp_path):
     llm_settings = fixture_settings.model_copy(update={"backend": "llamacpp"})
     assistant = Assistant(llm_settings, retriever=Assistant(fixture_settings).retriever)
-    assert not assistant.plan("Who won the football World Cup in 2018?").needs_model  # the evidence gate abstains
+    # the corpus holds a Chinese notice: an English question is also searched in Chinese, by the model
+    assert assistant.plan("Who won the football World Cup in 2018?").reason == "rewrite"
+    english_only = tmp_path / "corpus"
+    write_text_docs(english_only)
+    (english_only / "changchun-zh.txt").unlink()
+    english = fixture_settings.model_copy(update={"corpus_dir": english_only, "index_dir": tmp_path / "index"})
+    gate = Assistant(english.model_copy(update={"backend": "llamacpp"}), retriever=Assistant(english).retriever)
+    assert not gate.plan("Who won the football World Cup in 2018?").needs_model  # the evidence gate abstains
     assert assistant.plan("What rent subsidy does Harbour Valley Zone offer?").needs_model
     assert assistant.plan("哈伯谷区提供什么补贴？").reason == "rewrite"
     assert assistant.plan("and its office?", [{"role": "user", "content": "Harbour Valley?"}]).needs_model
@@ -294,7 +369,7 @@ class Failing(Generator):
         self.calls = 0
 
     def stream(self, prompt):
-        self.calls += 1
+        self.calls += "Passages:" in prompt.messages[-1]["content"]  # answers, not query translations
         raise GeneratorError("Requested tokens (4406) exceed context window of 4096")
         yield ""
 

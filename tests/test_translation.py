@@ -55,6 +55,14 @@ CASES = [
     (REWARD, "Chen Yunwu表示，示范区计划建设4个产业园区。", "zh", False),
     (VISIT, "Xue Chunzhi 주임이 6월 18일에 팀을 이끌었습니다 [1].", "ko", False),
     (CHIPS, "The zone promotes compound semiconductor cooperation [1].", "zh", False),
+    # text left in the source's script
+    (
+        "园区为新设立的研发中心提供一次性奖励五十万元 [1]。",
+        "The park gives newly set-up 研发中心 a one-off award of 500,000 yuan [1].",
+        "en",
+        False,
+    ),
+    (ZONE, "중한 시범구는 新型抗体药物과 새로운 면역치료 약물을 지원합니다 [1].", "ko", False),
     # another meaning altogether
     (BETHUNE, "示范区支持化妆品合作，白求恩医学科学中心和净月 [2]。", "zh", False),
     (CHIPS, "시범구는 관광 산업을 지원합니다 [1].", "ko", False),
@@ -128,6 +136,17 @@ def test_translator_gives_the_glossary_and_falls_back_to_the_source():
     assert "免疫治疗" in good.prompts[0] and "中韩" in good.prompts[0]  # the glossary spellings were given
     bad = Translator(Echo("중국-ROK 공격 지구는 새로운 신체 보호 기술 약물을 지원합니다 [1].")).translate(ZONE, "ko")
     assert not bad.translated and bad.text == ZONE and bad.reason
+
+
+def test_translator_drops_a_preamble_and_refuses_a_preamble_alone():
+    source = "园区为新设立的研发中心提供一次性奖励五十万元[1]。"
+    english = "The park gives newly set-up R&D centres a one-off award of 500,000 yuan [1]."
+    t = Translator(Echo(f"The translation is: {english}")).translate(source, "en")
+    assert t.translated and t.text == english
+    # seen with the 1.5B model: the announcement of a translation, and none
+    announced = Echo('The translation of the sentence "光电信息产业[1]" into English is:')
+    t = Translator(announced).translate("光电信息产业[1]", "en")
+    assert not t.translated and t.text == "光电信息产业[1]" and t.reason == "empty"
 
 
 # --- the pipeline: draft in the documents' language, verify, translate ------------------------
