@@ -31,13 +31,14 @@ from rag.answering import Assistant, evidence
 from rag.config import get_settings
 from rag.embedding import get_embedder
 from rag.index import build_index, load_index
+from rag.languages import LANGUAGES
 from rag.retrieval import Retriever
 
 from .metrics import fact_present, ranked_docs, retrieval_metrics
 from .run import load_questions
 from .tune import best_thresholds
 
-LANGS = ("en", "zh", "ko")
+LANGS = tuple(LANGUAGES)
 
 
 def make_rewrites(questions: list[dict], path: Path | None) -> dict[str, str]:

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from rag.grounding import iso_dates
+from rag.languages import LANGUAGES
 from rag.text import detect_language, split_sentences
 
 # --- text normalisation -------------------------------------------------------------------
@@ -211,15 +212,8 @@ def groundedness(answer: str, passages: dict[int, str]) -> tuple[float | None, l
 
 # --- refusals and language ----------------------------------------------------------------
 
-REFUSAL_PATTERNS = [
-    r"\bdo(?:es)? not (?:answer|say|mention|contain|cover|provide|include|specify|state)",
-    r"\b(?:no|not any) (?:information|details?|mention)\b",
-    r"\bnot (?:mentioned|specified|stated|covered|provided|available|found)\b",
-    r"\b(?:cannot|can't|can not|unable to) (?:answer|find|tell|help|provide)",
-    r"\bi (?:do not|don't) know\b",
-    r"没有(?:提到|提及|涉及|说明|相关|包含|找到|信息|回答)|未(?:提及|提到|说明|涉及|包含)|无法(?:回答|找到|提供)|不知道",
-    r"(?:없습니다|않습니다|알 수 없|찾을 수 없|언급되지|나와 있지|포함되어 있지)",
-]
+# per language in rag/languages.py (``Language.refusal_eval``), apart from the pipeline's own patterns
+REFUSAL_PATTERNS = [pattern for lang in LANGUAGES.values() for pattern in lang.refusal_eval]
 _REFUSAL = re.compile("|".join(REFUSAL_PATTERNS), re.IGNORECASE)
 
 
@@ -472,10 +466,10 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
         "checkable_for_groundedness": sum(s["groundedness"] is not None for s in scored),
         "answered_not_yes_no": sum(s.get("opens_yes_no") is not None for s in scored),
         "answered_figure_questions": sum(s.get("answer_type_match") is not None for s in scored),
-        "by_lang": {lang: sum(q.get("lang") == lang for q in questions) for lang in ("en", "zh", "ko")},
+        "by_lang": {lang: sum(q.get("lang") == lang for q in questions) for lang in LANGUAGES},
     }
     m["by_lang"] = {}
-    for lang in ("en", "zh", "ko"):
+    for lang in LANGUAGES:
         sub = [(q, s) for q, s in zip(questions, scored, strict=True) if q.get("lang") == lang]
         if not sub:
             continue

@@ -21,6 +21,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from rag.languages import LANGUAGES
+
 from . import metrics as M
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class QuestionFileError(ValueError):
     """The questions file does not follow the schema in eval/README.md."""
 
 
-Lang = Literal["en", "zh", "ko"]
+Lang = Literal[tuple(LANGUAGES)]  # the languages of rag/languages.py
 LANGS = get_args(Lang)
 Text = Annotated[str, StringConstraints(pattern=r"\S")]  # not empty, not only spaces
 

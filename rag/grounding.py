@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .languages import LANGUAGES
 from .text import detect_language, keyword_tokens, split_sentences
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
@@ -32,13 +33,7 @@ _COMMON_CAPS = frozenset(
 _NAME = re.compile(
     r"\b(?:[A-Z][a-zA-Z&'-]*|[A-Z0-9]{2,}[a-zA-Z0-9+-]*)(?:[ -](?:[A-Z][a-zA-Z&'-]*|of|and|for|the|de))*"
 )
-_REFUSAL = re.compile(
-    r"(do(?:es)? not (?:say|mention|contain|provide|specify|include|state)|no information"
-    r"|not (?:mentioned|specified|provided|stated)|cannot (?:find|answer)|not in the (?:passages|documents)"
-    r"|未提及|没有提及|没有提供|未提供|无法回答|不包含|文件中没有"
-    r"|언급되어 있지 않|나와 있지 않|정보가 없|알 수 없)",
-    re.I,
-)
+_REFUSAL = re.compile("|".join(f"(?:{lang.refusal})" for lang in LANGUAGES.values() if lang.refusal), re.I)
 
 
 # an affirmative restatement with a citation answers a yes/no question; a "no" restating the

@@ -35,6 +35,11 @@ class Language:
     figures: dict[str, str] = field(default_factory=dict)  # figure kind -> cue (see rag.intent.FIGURE_KINDS)
     yes_no_opening: str = ""  # an answer opening with a bare yes or no ("Yes," "是的，" "네,")
     untranslated: str = ""  # shown after a sentence left in the documents' language (its translation failed the check)
+    # a sentence saying the documents do not answer: the answer check cuts it (rag.grounding)
+    refusal: str = ""
+    # the evaluation's own, broader reading of an answer's first sentence as a refusal (eval.metrics);
+    # kept apart from ``refusal`` so the judge does not share the pipeline's blind spots
+    refusal_eval: tuple[str, ...] = ()
 
 
 _ORG_EN = (
@@ -51,6 +56,17 @@ ENGLISH = Language(
     answer_in="Answer (in English, citing passages like [1]):",
     abstain="The documents I have do not answer this question.",
     untranslated="(shown in the documents' language: its translation did not pass the check)",
+    refusal=(
+        r"do(?:es)? not (?:say|mention|contain|provide|specify|include|state)|no information"
+        r"|not (?:mentioned|specified|provided|stated)|cannot (?:find|answer)|not in the (?:passages|documents)"
+    ),
+    refusal_eval=(
+        r"\bdo(?:es)? not (?:answer|say|mention|contain|cover|provide|include|specify|state)",
+        r"\b(?:no|not any) (?:information|details?|mention)\b",
+        r"\bnot (?:mentioned|specified|stated|covered|provided|available|found)\b",
+        r"\b(?:cannot|can't|can not|unable to) (?:answer|find|tell|help|provide)",
+        r"\bi (?:do not|don't) know\b",
+    ),
     wh=r"^\W*(?:what|which|who|whom|whose|where|when|why|how|tell me|describe|list|name|explain)\b",
     yesno=r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|has|have|had|must)\b",
     who=rf"\bwho(?:m|se)?\b|\bwhich (?:[\w&'-]+ ){{0,3}}(?:{_ORG_EN})\b|\bwhat (?:{_ORG_EN})\b",
@@ -110,6 +126,10 @@ CHINESE = Language(
     },
     yes_no_opening=r"^\W*(?:是的|是|对|不是|不|没有)[，,。！!：:\s]+",
     untranslated="（此句为文件原文语言：译文未通过核对）",
+    refusal=r"未提及|没有提及|没有提供|未提供|无法回答|不包含|文件中没有",
+    refusal_eval=(
+        r"没有(?:提到|提及|涉及|说明|相关|包含|找到|信息|回答)|未(?:提及|提到|说明|涉及|包含)|无法(?:回答|找到|提供)|不知道",
+    ),
 )
 
 KOREAN = Language(
@@ -138,6 +158,8 @@ KOREAN = Language(
     },
     yes_no_opening=r"^\W*(?:네|예|아니요|아니오|아뇨)[,，.!\s]+",
     untranslated="(번역이 검증을 통과하지 못해 문서 원문 언어로 표시합니다)",
+    refusal=r"언급되어 있지 않|나와 있지 않|정보가 없|알 수 없",
+    refusal_eval=(r"(?:없습니다|않습니다|알 수 없|찾을 수 없|언급되지|나와 있지|포함되어 있지)",),
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE, KOREAN)}

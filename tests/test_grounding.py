@@ -143,3 +143,24 @@ def test_a_name_in_the_passages_heading_is_supported():
 
 def test_possessive_names_are_the_names():
     assert claims("Jingyue's overall layout plan links six cities [1].")[0] == "jingyue"
+
+
+def test_refusals_are_read_from_each_language_table():
+    """A language's refusal phrases live in its rag/languages.py entry: the answer check and the
+    evaluation both read them there (each its own list), and each reads every language's
+    abstention message, and the model's typical refusal, as a refusal."""
+    from eval import metrics as M
+    from rag.grounding import is_refusal
+    from rag.languages import LANGUAGES
+
+    typical = {
+        "en": "The passages do not mention it.",
+        "zh": "文件中没有提及此事。",
+        "ko": "문서에 나와 있지 않습니다.",
+    }
+    assert set(typical) == set(LANGUAGES)
+    for code, lang in LANGUAGES.items():
+        assert lang.refusal and lang.refusal_eval, code
+        assert is_refusal(typical[code]) and M.is_refusal(typical[code]), code
+        assert M.is_refusal(lang.abstain), code
+    assert not is_refusal("The zone supports IGBT projects.") and not M.is_refusal("示范区支持IGBT项目。")
