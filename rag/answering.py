@@ -243,7 +243,8 @@ class Assistant:
         for event in self.ask_stream(question, history, backend):
             if event.kind == "final":
                 answer = event.answer
-        assert answer is not None
+        if answer is None:  # ask_stream ends every path with a final event
+            raise RuntimeError("the answer pipeline ended without an answer")
         return answer
 
     def ask_stream(

@@ -374,6 +374,13 @@ class Failing(Generator):
         yield ""
 
 
+def test_ask_without_a_final_answer_raises_a_real_error(extractive, monkeypatch):
+    """Not an ``assert`` (stripped under ``python -O``, which would return None)."""
+    monkeypatch.setattr(extractive, "ask_stream", lambda *a, **k: iter(()))
+    with pytest.raises(RuntimeError, match="without an answer"):
+        extractive.ask("What rent subsidy does Harbour Valley Zone offer?")
+
+
 def test_invisible_padding_is_dropped_from_the_question(extractive):
     padded = "What rent subsidy does Harbour Valley Zone offer?" + "\U000e0100" * 900 + "\u200b\u202e"
     answer = extractive.ask(padded)
