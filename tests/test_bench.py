@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TOPICS = ["river port", "ski resort", "solar farm", "robot arm", "rice paddy", "glass factory", "tea garden"]
@@ -30,6 +32,7 @@ def write_summaries(path: Path, n: int = 30) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
+@pytest.mark.server  # starts the web app
 def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     wiki = tmp_path / "summaries.json"
     write_summaries(wiki)

@@ -117,6 +117,7 @@ def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
     assert not (folder / "fb.sqlite3").exists()
 
 
+@pytest.mark.server  # starts the web app
 def test_app_starts_and_takes_feedback_over_a_corrupt_database(tmp_path):
     """The real app (python app.py) over a feedback file that is not a database, configured
     with a too-short staff password: it starts, answers, stores feedback in a fresh file, and

@@ -125,7 +125,7 @@ def test_failure_before_swap_leaves_previous_index(settings, embedder, monkeypat
 def test_kill_during_build_leaves_previous_index_loadable(settings, embedder):
     build_index(settings, embedder)
     before = load_index(settings.index_dir)
-    for i in range(150):  # enough new text that embedding takes a while
+    for i in range(60):  # enough new text that embedding is still under way when the kill lands
         (settings.corpus_dir / f"bulk{i}.txt").write_text(
             " ".join(f"Bulk park {i} sentence {j} about factories and logistics." for j in range(30)), encoding="utf-8"
         )
@@ -137,16 +137,20 @@ def test_kill_during_build_leaves_previous_index_loadable(settings, embedder):
         "RAG_CHUNK_OVERLAP": "16",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    time.sleep(8)  # model loaded, embedding under way
+    seen = b""
+    while b"Embedding" not in seen and proc.poll() is None:  # killed as soon as its embedding bar appears
+        seen += proc.stderr.read1(4096)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stderr.close()
+    assert b"Embedding" in seen, seen[-2000:]
     after = load_index(settings.index_dir)
     assert after.path == before.path and after.size == before.size
 
     report = build_index(settings, embedder)  # the next build finishes and cleans up the half-written folder
-    assert report.added == 150
+    assert report.added == 60
     now = load_index(settings.index_dir).path.name
     assert sorted(p.name for p in settings.index_dir.glob("v-*")) == sorted([before.path.name, now])
 

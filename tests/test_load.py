@@ -287,6 +287,7 @@ def test_a_long_wait_ends_in_a_busy_message_in_the_investors_language(bounded_ap
 # --- the load test ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.server  # starts the web app
 def test_load_test_small_run_has_no_errors_and_a_reindex_in_the_middle(tmp_path):
     """benchmarks/loadtest.py as `make loadtest` runs it, smaller: 6 sessions x 5 questions."""
     loadtest = _module(ROOT / "benchmarks" / "loadtest.py")  # (a site package is called `benchmarks` too)
