@@ -506,7 +506,9 @@ def bench_app(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> list[
             "s",
             baseline=listening,
             baseline_name="listening (HTTP up)",
-            note=f"backend {status.get('backend')}, index of {status.get('chunks')} chunks built at start",
+            note=f"backend {status.get('backend')}, index of {status.get('chunks')} chunks built at start; "
+            f"the app's own clock says ready after {status.get('seconds_to_ready')} s (from its first line "
+            "of Python; the row adds the interpreter's start and this client's polling)",
         ),
         row("app_peak_rss_gb", peak_kb / 1024**2, "GB", note="VmHWM of the app process after one answer"),
     ]
