@@ -39,20 +39,14 @@ def test_index_with_a_missing_corpus_folder_refuses_and_keeps_the_index(built, c
     assert after.path == before.path and after.size == before.size and sorted(index.glob("v-*")) == versions
 
 
-def test_ask_abstention_prints_related_reading(built, capsys):
+def ask(built, question: str) -> int:
+    """``python -m rag ask`` in-process, extractive, over the built fixture index."""
     corpus, index = built
-    code = main(
-        [
-            "ask",
-            "How do I bake sourdough bread at home?",
-            "--backend",
-            "extractive",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-        ]
-    )
+    return main(["ask", question, "--backend", "extractive", "--corpus", str(corpus), "--index", str(index)])
+
+
+def test_ask_abstention_prints_related_reading(built, capsys):
+    code = ask(built, "How do I bake sourdough bread at home?")
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("The documents I have do not answer this question.")
@@ -60,19 +54,7 @@ def test_ask_abstention_prints_related_reading(built, capsys):
 
 
 def test_ask_answer_prints_sources(built, capsys):
-    corpus, index = built
-    code = main(
-        [
-            "ask",
-            "What do companies in Harbour Valley Zone focus on?",
-            "--backend",
-            "extractive",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-        ]
-    )
+    code = ask(built, "What do companies in Harbour Valley Zone focus on?")
     out = capsys.readouterr().out
     assert code == 0
     assert "\nSources:\n[1] " in out and "Related reading" not in out and "harbour.txt" in out
