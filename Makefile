@@ -22,7 +22,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# A full evaluation run with the default settings (24 min with the default model; eval/README.md).
+# A full evaluation run with the default settings (about 15 min with the default model on 2 quiet cores; eval/README.md).
 eval: install models index
 	@run=eval/runs/$$(date +%Y%m%d-%H%M%S); \
 	$(PY) -m eval run --out $$run && echo "report: $$run/report.html"
