@@ -369,6 +369,7 @@ class Assistant:
     def retrieve(
         self, question: str, standalone: str, generator: Generator | None = None
     ) -> tuple[list[Hit], float, float]:
+        """The passages, similarity and coverage of the reading ``read`` chooses."""
         reading = self.read(question, standalone, generator)
         return reading.hits, reading.similarity, reading.coverage
 
@@ -390,11 +391,11 @@ class Assistant:
                 continue
             if translated and detect_language(translated) == lang:
                 queries.append(translated)
-        found = [Reading(query, hits, *evidence(query, hits)) for query in queries for hits in [self._search(query)]]
+        found = []
+        for query in queries:
+            hits = self.retriever.search(query, k=self.settings.top_k)
+            found.append(Reading(query, hits, *evidence(query, hits)))
         return max(found, key=lambda r: (r.coverage, r.similarity))  # more of its keywords covered, then closer
-
-    def _search(self, query: str) -> list[Hit]:
-        return self.retriever.search(query, k=self.settings.top_k)
 
     def _other_languages(self, queries: list[str]) -> list[str]:
         """Languages of indexed passages that none of the queries is written in."""
