@@ -233,8 +233,7 @@ class Assistant:
             return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
         if self._other_languages([question]):
             return Plan(True, "rewrite")  # step 2 asks the model for the query in the other documents' language
-        _, similarity, coverage = self.retrieve(question, question)
-        if not question or similarity < self.settings.min_similarity or coverage < self.settings.min_coverage:
+        if not question or not self._passes_gate(self.read(question, question)):
             return Plan(False, "abstain")
         return Plan(True, "generate")
 
@@ -272,12 +271,11 @@ class Assistant:
         # 1. standalone question  2. retrieve
         answer.standalone_question = self.standalone_question(question, history or [], generator, lang)
         reading = self.read(question, answer.standalone_question, generator)
-        hits, similarity, coverage = reading.hits, reading.similarity, reading.coverage
-        answer.retrieved = hits
+        hits = answer.retrieved = reading.hits
         answer.timings_ms["retrieve"] = (time.perf_counter() - t0) * 1000
 
         # 3. too little evidence: abstain without asking the model
-        if not question or similarity < s.min_similarity or coverage < s.min_coverage:
+        if not question or not self._passes_gate(reading):
             yield from self._abstain(answer, hits, t0)
             return
 
@@ -380,9 +378,12 @@ class Assistant:
         the investor's own language (a Chinese notice, say) match the original words, English
         ones the rewrite. Documents in a language neither reading is in (Chinese notices for an
         English or Korean question) are searched by the English query translated into it, when a
-        model is there to translate. The reading with the stronger evidence wins.
+        model is there to translate. The reading with the stronger evidence wins; a translated
+        reading wins when it passes the evidence gate on its own and its best passage is closer
+        (keyword coverage of Chinese bigrams and of English words are not comparable).
         """
         queries = [standalone] if detect_language(question) == "en" else list(dict.fromkeys([standalone, question]))
+        asked = len(queries)
         for lang in self._other_languages(queries) if generator and generator.name != "extractive" else ():
             try:  # unchecked: a search query is never shown, and what it finds is checked as always
                 translated = self.translator(generator).render(standalone, lang)
@@ -395,7 +396,15 @@ class Assistant:
         for query in queries:
             hits = self.retriever.search(query, k=self.settings.top_k)
             found.append(Reading(query, hits, *evidence(query, hits)))
-        return max(found, key=lambda r: (r.coverage, r.similarity))  # more of its keywords covered, then closer
+        best = max(found[:asked], key=lambda r: (r.coverage, r.similarity))  # more keywords covered, then closer
+        for translated in found[asked:]:
+            if translated.similarity > best.similarity and self._passes_gate(translated):
+                best = translated
+        return best
+
+    def _passes_gate(self, reading: Reading) -> bool:
+        s = self.settings
+        return reading.similarity >= s.min_similarity and reading.coverage >= s.min_coverage
 
     def _other_languages(self, queries: list[str]) -> list[str]:
         """Languages of indexed passages that none of the queries is written in."""
