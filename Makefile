@@ -14,9 +14,9 @@ run: install models index
 test: install models browser postgres
 	$(PY) -m pytest
 
-# The fast layer: no LLM, no server subprocess, no browser (tests/conftest.py marks them).
+# The fast layer: no LLM, no server subprocess, no browser, no extra embedding models (tests/conftest.py marks them).
 check: install
-	$(PY) -m pytest -m "not llm and not server and not browser"
+	$(PY) -m pytest -m "not llm and not server and not browser and not models"
 
 lint: install
 	$(VENV)/bin/ruff check .

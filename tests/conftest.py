@@ -66,6 +66,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "llama_generator": ("llm",),
     "browser": ("browser",),
     "open_page": ("browser",),
+    "postgres_url": ("server",),  # a throw-away PostgreSQL server
 }
 
 

@@ -31,6 +31,7 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("embed-cache")  # the ONNX entries export into it
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", list(EMBEDDERS))
 def test_registered_embedder_gives_unit_vectors_that_find_the_right_passage(name, cache_dir):
     embedder = get_embedder(get_settings(embedder=name, cache_dir=cache_dir))
@@ -45,6 +46,7 @@ def test_registered_embedder_gives_unit_vectors_that_find_the_right_passage(name
     assert 5 < embedder.count_tokens(PASSAGES[0]) < 40
 
 
+@pytest.mark.models
 def test_onnx_export_lands_in_the_cache_and_matches_pytorch(tmp_path):
     texts = PASSAGES + ["short", " ".join(["a long passage about zones and subsidies"] * 60)]  # truncated at 256
     torch_vecs = get_embedder(get_settings(embedder="minilm")).encode(texts)
@@ -66,6 +68,7 @@ def test_onnx_export_lands_in_the_cache_and_matches_pytorch(tmp_path):
 # --- progress bars ------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", ["minilm", "use-multilingual"])
 def test_progress_bar_only_for_passage_jobs_of_several_batches(name, capfd):
     embedder = get_embedder(get_settings(embedder=name))

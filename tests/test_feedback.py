@@ -243,7 +243,7 @@ def _two_writers_at_once(url: str, db: str, n: int) -> None:
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.server), "sqlite"])
 def test_two_processes_write_at_once_and_nothing_is_lost(backend, request, tmp_path):
     n = 150
     if backend == "postgresql":

@@ -167,12 +167,17 @@ def test_corrupt_index_is_rebuilt_with_reason(settings, embedder):
     assert load_index(settings.index_dir).size == report.chunks
 
 
-def test_cli_index_json_twice(tmp_path):
+def test_cli_index_json_twice(tmp_path, capsys):
+    from rag.cli import main
+
     corpus = tmp_path / "c"
     write_all_formats(corpus)
-    cmd = [sys.executable, "-m", "rag", "index", "--json", "--corpus", str(corpus), "--index", str(tmp_path / "e")]
-    first = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
-    second = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    args = ["index", "--json", "--corpus", str(corpus), "--index", str(tmp_path / "e")]
+    runs = []
+    for _ in range(2):  # in-process: the entry point itself is run as a process in test_config.py
+        assert main(args) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    first, second = runs
     assert set(first) == {"added", "updated", "removed", "unchanged", "chunks", "skipped"}
     assert first["added"] == 6 and first["chunks"] > 0
     assert (second["added"], second["updated"], second["removed"], second["unchanged"]) == (0, 0, 0, 6)
