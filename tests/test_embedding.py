@@ -79,6 +79,7 @@ def test_progress_bar_only_for_passage_jobs_of_several_batches(name, capfd):
     assert capfd.readouterr().err.count("2/2") >= 1
 
 
+@pytest.mark.models  # loads an embedder besides the default
 def test_cmrc_shows_one_bar_per_job_and_none_per_passage_or_query(tmp_path, capfd):
     from eval.cmrc import run_cmrc
 

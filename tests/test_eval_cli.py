@@ -338,6 +338,7 @@ def test_cmrc_on_a_tiny_benchmark(tmp_path):
     assert "P1_Q0" in answers and "生物医药" not in answers
 
 
+@pytest.mark.models  # loads an embedder besides the default
 def test_eval_embedders_measures_each_language_and_path(tmp_path):
     """`python -m eval embedders` on three questions of the real corpus, with the rewrite given
     (no LLM): per-language retrieval figures and thresholds for both query paths."""
