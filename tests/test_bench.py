@@ -59,7 +59,9 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     }  # fmt: skip
     assert set(rows) == expected
     for name, r in rows.items():
-        assert isinstance(r["value"], float) and math.isfinite(r["value"]) and r["value"] >= 0, name
+        assert isinstance(r["value"], float) and math.isfinite(r["value"]), name
+        # the pipeline may beat the bare replay of its own prompt (timing noise): only the overhead may be negative
+        assert r["value"] >= 0 or name == "pipeline_overhead_pct", name
     baselined = (
         "answer_first_sentence_s",
         "answer_full_s",
