@@ -1,6 +1,6 @@
 """The web app: ``python app.py`` (or ``make run``) serves the investor chat on
-http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/webapp.py (the staff
-tab in rag/staff_ui.py, fair serving and request limits in rag/serving.py); set
+http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/web/ (the page in
+app.py, the staff tab in staff.py, fair serving and request limits in serving.py); set
 ``RAG_STAFF_PASSWORD`` to enable the staff tab. The server listens within seconds; the index
 (built first if missing, with progress in the page and here) and the models load meanwhile."""
 
@@ -22,7 +22,7 @@ def main() -> None:
     for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "faiss", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from rag.config import get_settings
-    from rag.webapp import build_app, launch_options
+    from rag.web.app import build_app, launch_options
 
     settings = get_settings()
     listening = threading.Event()

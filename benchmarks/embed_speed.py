@@ -25,11 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench import wiki_file, wiki_queries
 
-from rag.chunking import chunk_document
 from rag.config import get_settings
-from rag.documents import Document
-from rag.embedding import get_embedder
-from rag.index import embedding_text
+from rag.embedders import get_embedder
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import Document
+from rag.ingest.store import embedding_text
 
 
 def passages(path, n: int, settings) -> tuple[list[str], list[dict]]:

@@ -29,7 +29,7 @@ def wiki_vectors(path: str, limit: int) -> np.ndarray:
     import json
 
     from rag.config import get_settings
-    from rag.embedding import get_embedder
+    from rag.embedders import get_embedder
     from rag.text import split_sentences
 
     with open(path, encoding="utf-8") as f:

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.webapp import md_text  # noqa: E402
+from rag.web.render import md_text  # noqa: E402
 from tests.conftest import STAFF_PASSWORD, make_corpus, start_app  # noqa: E402
 
 FOLLOW_UP = "and what about biomedicine?"

@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from rag.embedding import EMBEDDERS
+from rag.config import RETRIEVAL_MODES
+from rag.embedders import EMBEDDERS
 from rag.generation import BACKENDS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--corpus", default=None, help="corpus folder (default: settings.corpus_dir)")
     sp.add_argument("--index", default=None, help="index folder (default: settings.index_dir)")
     sp.add_argument("--top-k", dest="top_k", type=int, default=None, help="passages given to the generator")
-    sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None, help="retrieval mode")
+    sp.add_argument("--mode", choices=RETRIEVAL_MODES, default=None, help="retrieval mode")
     sp.add_argument("--embedder", choices=list(EMBEDDERS), default=None)
     sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other setting (repeatable)")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")

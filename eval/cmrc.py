@@ -4,11 +4,11 @@ Two measurements on one split:
 
 1. Retrieval, question to passage: every passage of the split is written as one ``.txt``
    file into a temporary corpus folder (document id = passage id) and indexed with the
-   project's own ``rag.index.build_index``. Each question is searched with
+   project's own ``rag.ingest.build.build_index``. Each question is searched with
    ``Retriever.search`` in the three modes (dense, BM25, hybrid); chunks are reduced to their
    passage in rank order, and recall@1/5/10 and MRR@10 are computed with ranx against the
    question's own passage.
-2. Answers: each question goes through ``rag.answering.Assistant.ask`` on that index
+2. Answers: each question goes through ``rag.answer.pipeline.Assistant.ask`` on that index
    (extractive backend by default, ``--backend`` for another); the answer text, without
    citation markers, is scored against the reference spans with the benchmark's official
    exact match and F1 (character level for Chinese, best over the references; see
@@ -29,9 +29,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.config import RETRIEVAL_MODES
+
 from .metrics import strip_markers
 
-MODES = ("dense", "bm25", "hybrid")
+MODES = RETRIEVAL_MODES  # every retrieval mode, compared in one run
 KS = (1, 5, 10)
 SEARCH_K = 50  # chunks asked for per search: enough distinct passages for recall@10
 
@@ -282,11 +284,12 @@ def run_cmrc(
     overrides: dict | None = None,
 ) -> dict:
     """Run both measurements; returns the result (also written to ``out/cmrc-<split>.json``)."""
-    from rag.answering import Assistant
+    from rag.answer.pipeline import Assistant
     from rag.config import get_settings
-    from rag.embedding import get_embedder
-    from rag.index import build_index, load_index
-    from rag.retrieval import Retriever
+    from rag.embedders import get_embedder
+    from rag.ingest.build import build_index
+    from rag.ingest.store import load_index
+    from rag.search.retrieval import Retriever
 
     t_all = time.perf_counter()
     split_file = find_split_file(data, split)

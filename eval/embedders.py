@@ -7,7 +7,7 @@ For each embedder a temporary index of ``corpus/`` is built, and every question 
 set is searched along two query paths:
 - ``asked``: the question as the investor wrote it (a multilingual embedder can match a Chinese
   or Korean question to English passages without any translation);
-- ``pipeline``: what ``Assistant.retrieve`` does: the LLM's standalone English rewrite, and for a
+- ``pipeline``: what ``QueryReader.read`` does (``rag.answer.reading``): the LLM's standalone English rewrite, and for a
   Chinese/Korean question also the question as asked, keeping the reading with the stronger evidence.
 Per language: document hit@1 and MRR (ranx, as the runs are scored), passage fact recall (share
 of an answerable question's facts in its top-k passages: what the generator can possibly say),
@@ -27,12 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.answering import Assistant, evidence
+from rag.answer.languages import LANGUAGES
+from rag.answer.pipeline import Assistant
+from rag.answer.reading import evidence
 from rag.config import get_settings
-from rag.embedding import get_embedder
-from rag.index import build_index, load_index
-from rag.languages import LANGUAGES
-from rag.retrieval import Retriever
+from rag.embedders import get_embedder
+from rag.ingest.build import build_index
+from rag.ingest.store import load_index
+from rag.search.retrieval import Retriever
 
 from .metrics import fact_present, ranked_docs, retrieval_metrics
 from .run import load_questions
@@ -51,7 +53,7 @@ def make_rewrites(questions: list[dict], path: Path | None) -> dict[str, str]:
         if notice:
             raise SystemExit(f"rewrites need the language model: {notice}")
         for q in todo:
-            done[q["id"]] = assistant.standalone_question(q["question"], [], generator, q["lang"])
+            done[q["id"]] = assistant.reader.standalone(q["question"], [], generator, q["lang"])
             print(f"rewrite {q['id']}: {done[q['id']]}", file=sys.stderr)
         if path:
             path.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -77,7 +79,8 @@ def measure(name: str, questions: list[dict], rewrites: dict[str, str]) -> dict:
                     hits = assistant.retriever.search(q["question"])
                     similarity, coverage = evidence(q["question"], hits)
                 else:
-                    hits, similarity, coverage = assistant.retrieve(q["question"], standalone)
+                    reading = assistant.reader.read(q["question"], standalone)
+                    hits, similarity, coverage = reading.hits, reading.similarity, reading.coverage
                 rows.append(
                     {
                         "id": q["id"],

@@ -17,8 +17,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from rag.grounding import iso_dates
-from rag.languages import LANGUAGES
+from rag.answer.grounding import iso_dates
+from rag.answer.languages import LANGUAGES
 from rag.text import detect_language, split_sentences
 
 # --- text normalisation -------------------------------------------------------------------
@@ -212,7 +212,7 @@ def groundedness(answer: str, passages: dict[int, str]) -> tuple[float | None, l
 
 # --- refusals and language ----------------------------------------------------------------
 
-# per language in rag/languages.py (``Language.refusal_eval``), apart from the pipeline's own patterns
+# per language in rag/answer/languages.py (``Language.refusal_eval``), apart from the pipeline's own patterns
 REFUSAL_PATTERNS = [pattern for lang in LANGUAGES.values() for pattern in lang.refusal_eval]
 _REFUSAL = re.compile("|".join(REFUSAL_PATTERNS), re.IGNORECASE)
 
@@ -246,10 +246,10 @@ def opens_with_yes_no(answer: str) -> bool:
 
 def question_kind(q: dict) -> tuple[bool, list[str]]:
     """(is a yes/no question, figure kinds asked for) from the question's labels (``yesno``,
-    ``figures`` in questions.jsonl); unlabelled questions are read by ``rag.intent.analyse``."""
+    ``figures`` in questions.jsonl); unlabelled questions are read by ``rag.answer.intent.analyse``."""
     if "yesno" in q and "figures" in q:
         return bool(q["yesno"]), list(q["figures"] or [])
-    from rag.intent import analyse
+    from rag.answer.intent import analyse
 
     intent = analyse(q.get("question", ""))
     return intent.yesno, list(intent.figures)
@@ -257,8 +257,8 @@ def question_kind(q: dict) -> tuple[bool, list[str]]:
 
 def answer_type_match(answer: str, figures: Sequence[str]) -> bool:
     """A figure question's answer states a figure of a kind asked for (a percentage for a rate,
-    a phone number for a phone number, ...; kinds and patterns in ``rag.intent``)."""
-    from rag.intent import figures_in
+    a phone number for a phone number, ...; kinds and patterns in ``rag.answer.intent``)."""
+    from rag.answer.intent import figures_in
 
     stated = figures_in(strip_markers(answer or ""))
     return any(stated.get(kind) for kind in figures)

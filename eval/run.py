@@ -1,6 +1,6 @@
 """``python -m eval run``: answer every question through the chat's pipeline and score it.
 
-Each question goes through :meth:`rag.answering.Assistant.ask`, the same call the chat makes.
+Each question goes through :meth:`rag.answer.pipeline.Assistant.ask`, the same call the chat makes.
 The run records per question the retrieved passages, the answer, its citations, whether it
 abstained and the timings, then scores the records (``eval.metrics``) and writes
 ``results.jsonl``, ``metrics.json``, ``report.md`` and ``report.html`` into the run folder.
@@ -21,7 +21,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from rag.languages import LANGUAGES
+from rag.answer.languages import LANGUAGES
 
 from . import metrics as M
 
@@ -37,7 +37,7 @@ class QuestionFileError(ValueError):
     """The questions file does not follow the schema in eval/README.md."""
 
 
-Lang = Literal[tuple(LANGUAGES)]  # the languages of rag/languages.py
+Lang = Literal[tuple(LANGUAGES)]  # the languages of rag/answer/languages.py
 LANGS = get_args(Lang)
 Text = Annotated[str, StringConstraints(pattern=r"\S")]  # not empty, not only spaces
 
@@ -229,7 +229,7 @@ def run(
     """Answer the questions, score them and write the run folder. Returns the folder."""
     from tqdm.auto import tqdm
 
-    from rag.answering import Assistant
+    from rag.answer.pipeline import Assistant
 
     questions = load_questions(questions_file)
     if ids:

@@ -20,11 +20,12 @@ import tempfile
 from itertools import product
 from pathlib import Path
 
-from rag.answering import evidence
+from rag.answer.reading import evidence
 from rag.config import get_settings
-from rag.embedding import get_embedder
-from rag.index import build_index, load_index
-from rag.retrieval import Retriever
+from rag.embedders import get_embedder
+from rag.ingest.build import build_index
+from rag.ingest.store import load_index
+from rag.search.retrieval import Retriever
 
 from .metrics import fact_present, ranked_docs, retrieval_metrics
 from .run import load_questions

@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 
-from .config import get_settings
+from .config import RETRIEVAL_MODES, get_settings
 from .generation import BACKENDS
 
 
@@ -18,8 +18,8 @@ def _print_json(obj) -> None:
 
 
 def cmd_index(args) -> int:
-    from .embedding import get_embedder
-    from .index import build_index, check_corpus
+    from .embedders import get_embedder
+    from .ingest.build import build_index, check_corpus
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
     check_corpus(settings)  # before loading the embedder
@@ -39,7 +39,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from .retrieval import open_retriever
+    from .search.retrieval import open_retriever
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index, retrieval_mode=args.mode)
     hits = open_retriever(settings).search(args.query, k=args.k)
@@ -56,7 +56,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .answering import Assistant
+    from .answer.pipeline import Assistant
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
     assistant = Assistant(settings)
@@ -78,7 +78,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models import fetch_cli
+    from .generation.gguf import fetch_cli
 
     settings = get_settings()
     return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("search", help="show the passages retrieved for a question")
     sp.add_argument("query")
     sp.add_argument("--k", type=int, default=5)
-    sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    sp.add_argument("--mode", choices=RETRIEVAL_MODES, default=None)
     common(sp)
     sp.set_defaults(func=cmd_search)
 

@@ -31,6 +31,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# the retrieval modes and fusions rag.search implements: the one list each (the CLIs offer these)
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")  # both retrievers fused, or one alone
+FUSIONS = ("convex", "rrf")  # rag.search.fusion
 MIN_STAFF_PASSWORD = 8
 
 
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
     # --- embedding ---------------------------------------------------------
     # minilm+use: English questions as by MiniLM alone (question set: identical), Chinese/Korean ones by
     # multilingual USE; CMRC 2018 dev hybrid R@1 0.960 against BM25 0.937 (eval/README.md, eval embedders)
-    embedder: str = Field("minilm+use", description="Embedding backend: a name in rag.embedding.EMBEDDERS.")
+    embedder: str = Field("minilm+use", description="Embedding backend: a name in rag.embedders.EMBEDDERS.")
     embed_batch_size: int = Field(32, ge=1, le=4096)
     embed_threads: int = Field(2, ge=1, le=256)
 
@@ -113,15 +116,15 @@ class Settings(BaseSettings):
     # convex fusion, dense weight 0.5: best passage fact recall on eval/questions.jsonl (0.979,
     # RRF 0.957) and on CMRC 2018 dev R@1 0.957 / MRR 0.974 against BM25 alone 0.942 / 0.963,
     # where RRF fell below BM25 (eval/README.md)
-    fusion: Literal["convex", "rrf"] = Field("convex", description="How hybrid search fuses dense and BM25 scores.")
+    fusion: Literal[FUSIONS] = Field("convex", description="How hybrid search fuses dense and BM25 scores.")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense score in fusion (BM25: 1 - it).")
     rrf_k: int = Field(60, ge=0, description="Reciprocal-rank-fusion constant (fusion = rrf).")
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    retrieval_mode: Literal[RETRIEVAL_MODES] = "hybrid"
 
     # --- generation --------------------------------------------------------
     backend: str = Field("llamacpp", description="Generator backend: a name in rag.generation.REGISTRY.")
     gguf_model: str = Field(
-        "qwen2.5-coder-1.5b", description="Name from rag.models registry, or a path to a .gguf file."
+        "qwen2.5-coder-1.5b", description="Name from the rag.generation.gguf registry, or a path to a .gguf file."
     )
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=1_048_576)
@@ -164,7 +167,7 @@ class Settings(BaseSettings):
     staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
     staff_max_failures: int = Field(10, ge=1, description="Failed staff logins from one client before it is locked.")
     staff_lockout_s: float = Field(900.0, gt=0, description="Window of counted failures, and the lockout length.")
-    # serving the public chat (rag.serving): questions in flight per client address, and the line for the model
+    # serving the public chat (rag.web.serving): questions in flight per client address, and the line for the model
     serve_max_per_client: int = Field(4, ge=1, le=1000, description="Questions in flight per client address.")
     serve_max_waiting: int = Field(24, ge=1, le=1000, description="Questions waiting for the model; more: 'busy'.")
     serve_max_wait_s: float = Field(180.0, gt=0, description="Longest wait for the model, then 'busy, try again'.")
@@ -201,7 +204,7 @@ class Settings(BaseSettings):
     @field_validator("embedder")
     @classmethod
     def _known_embedder(cls, name: str) -> str:
-        from .embedding import check_embedder_name  # the registry is the one list of names
+        from .embedders import check_embedder_name  # the registry is the one list of names
 
         return check_embedder_name(name)
 

@@ -13,6 +13,11 @@ HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK_RUN = re.compile(f"(?:{HAN.pattern}|{HANGUL.pattern})+")
+# month names, the one list: dates are read in any spelling by the grounding check, the intent
+# reader and the translation check
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")  # fmt: skip
+MONTH_NAMES = "|".join(MONTHS)  # as a regular-expression alternation
 
 
 def detect_language(text: str) -> str:
@@ -112,3 +117,11 @@ def clean_text(text: str) -> str:
 def drop_cjk(text: str) -> str:
     """The text without its Chinese and Korean characters, whitespace collapsed."""
     return " ".join(_CJK_RUN.sub(" ", text).split())
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Sentences joined as their language writes them (no space after a Chinese full stop)."""
+    out = ""
+    for s in sentences:
+        out += s if not out or out.endswith(("。", "！", "？")) else " " + s
+    return out

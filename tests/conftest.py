@@ -121,7 +121,7 @@ def _test_without_developer_config(monkeypatch, missing_config):
 def embedder():
     """The default embedder, loaded once per session."""
     from rag.config import Settings
-    from rag.embedding import get_embedder
+    from rag.embedders import get_embedder
 
     return get_embedder(Settings())
 
@@ -151,8 +151,8 @@ def llama_server(tmp_path_factory):
         pytest.skip("the default GGUF model is not in the cache: run `make models`")
     import httpx
 
-    from rag import models
     from rag.config import Settings
+    from rag.generation import gguf as models
 
     settings = Settings()
     port = free_port()
@@ -199,7 +199,7 @@ def corpus_index(tmp_path_factory, embedder):
     """Settings over the real ``corpus/`` (read, never written) with its index built once per
     session in a temporary folder; the extractive backend unless a test overrides it."""
     from rag.config import Settings
-    from rag.index import build_index
+    from rag.ingest.build import build_index
 
     settings = Settings(
         corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("corpus-index") / "index", backend="extractive"
@@ -336,8 +336,8 @@ def _record_startup(name: str, timings: dict) -> None:
 
 
 def default_model_present() -> bool:
-    from rag import models
     from rag.config import Settings
+    from rag.generation import gguf as models
 
     return models.model_path(models.DEFAULT_MODEL, Settings().models_dir).is_file()
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 import rag.generation
-from rag.answering import Assistant, english_query
+from rag.answer.pipeline import Assistant
+from rag.answer.reading import english_query
 from rag.config import get_settings
 from rag.generation.base import Generator, GeneratorError
-from rag.models import model_path
+from rag.generation.gguf import model_path
 
 from .fixtures import write_text_docs
 
@@ -74,13 +75,13 @@ def test_chinese_question_over_chinese_passages(extractive):
 def test_translated_question_is_also_searched_as_asked(extractive):
     """A Chinese question keeps its own words for Chinese documents and its English rewrite
     (the LLM's, given here) for English ones; the reading with stronger evidence wins."""
-    hits, similarity, coverage = extractive.retrieve("研发中心奖励多少？", "How large is the R&D centre award?")
-    assert hits[0].chunk.doc_id == "changchun-zh" and coverage >= 0.5
-    hits, similarity, coverage = extractive.retrieve("하버 밸리 임대료 보조금은?", "Harbour Valley rent subsidy")
-    assert hits[0].chunk.doc_id == "harbour" and coverage == 1.0
+    reading = extractive.reader.read("研发中心奖励多少？", "How large is the R&D centre award?")
+    assert reading.hits[0].chunk.doc_id == "changchun-zh" and reading.coverage >= 0.5
+    reading = extractive.reader.read("하버 밸리 임대료 보조금은?", "Harbour Valley rent subsidy")
+    assert reading.hits[0].chunk.doc_id == "harbour" and reading.coverage == 1.0
     # an English question is searched once, as it stands
-    english, _, _ = extractive.retrieve("Harbour Valley rent subsidy", "Harbour Valley rent subsidy")
-    assert english[0].chunk.doc_id == "harbour"
+    english = extractive.reader.read("Harbour Valley rent subsidy", "Harbour Valley rent subsidy")
+    assert english.hits[0].chunk.doc_id == "harbour"
 
 
 def test_rewrite_keeps_no_chinese_or_korean_words():
@@ -112,7 +113,7 @@ class Inventing(Generator):
 
 
 def test_invented_figure_is_cut_from_the_answer(extractive, monkeypatch):
-    monkeypatch.setattr(extractive, "generator", lambda backend=None: (Inventing(), None))
+    monkeypatch.setattr(extractive, "generator", lambda backend=None, lang="en": (Inventing(), None))
     answer = extractive.ask("What rent subsidy and tax rate does Harbour Valley Zone offer?")
     assert "30 percent" in answer.answer and "15%" not in answer.answer
     assert answer.removed and "15%" in answer.removed[0]["reason"]
@@ -232,7 +233,7 @@ def test_the_model_answers_on_every_backend_that_runs_it(config, corpus_index, r
 def test_figure_question_abstains_when_no_passage_states_the_figure(llm, question, kind):
     """Guaranteed by the pipeline, not by the model: no passage of the corpus states a figure
     of the kind asked for, so no sentence can deliver one and the assistant abstains."""
-    from rag.intent import analyse, figures_in
+    from rag.answer.intent import analyse, figures_in
 
     assert kind in analyse(question).figures
     chunks = llm.retriever.index.chunks
@@ -272,8 +273,8 @@ def test_chinese_and_korean_questions_over_english_documents(llm, question, lang
     the model writes: the answer is in the question's language or abstains in it, every shown
     translation passed the check against its verified English sentence, and the verified
     English keeps the guarantees."""
+    from rag.answer.translation import check
     from rag.text import detect_language
-    from rag.translation import check
 
     answer = llm.ask(question)
     assert answer.language == lang
@@ -322,13 +323,13 @@ def test_a_chinese_document_is_found_by_english_and_korean_questions(mixed_setti
     rewrite, the question does not reach it (the premise, checked without a model); with the
     English query translated into Chinese for the search, it does, and what is answered from it
     is checked in Chinese, translated back, and keeps the guarantees."""
+    from rag.answer.translation import check
     from rag.text import detect_language
-    from rag.translation import check
 
     notice = "changchun-new-area-zh"
     english = "What one-off award does Changchun New Area give a newly established R&D centre?"
     without = Assistant(mixed_settings)
-    assert notice not in {h.chunk.doc_id for h in without.retrieve(question, english)[0]}  # the premise
+    assert notice not in {h.chunk.doc_id for h in without.reader.read(question, english).hits}  # the premise
     assistant = Assistant(mixed_settings.model_copy(update={"backend": "llamacpp"}), retriever=without.retriever)
     searched = {}  # query -> documents found, for every reading the pipeline searched
     search = assistant.retriever.search
@@ -410,7 +411,7 @@ def test_a_generation_failure_falls_back_for_that_answer_only(fixture_settings, 
     failing = Failing()
     real = rag.generation.get_generator
     monkeypatch.setattr(
-        "rag.answering.get_generator",
+        "rag.answer.pipeline.get_generator",
         lambda settings, backend=None, embedder=None: (
             failing if backend == "llamacpp" else real(settings, backend, embedder)
         ),
@@ -436,7 +437,7 @@ def test_a_load_failure_is_retried_after_a_while(fixture_settings, monkeypatch, 
             tries.append(1)
         return real(s, backend, embedder)
 
-    monkeypatch.setattr("rag.answering.get_generator", counting)
+    monkeypatch.setattr("rag.answer.pipeline.get_generator", counting)
     assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
     assistant.ask("What rent subsidy does Harbour Valley Zone offer?")
     assert len(tries) == 2  # retry interval 0: tried again
@@ -462,7 +463,7 @@ def test_a_long_question_is_fitted_to_the_context(fixture_settings, monkeypatch)
     settings = fixture_settings.model_copy(update={"backend": "llamacpp", "llm_context": 1100, "max_new_tokens": 100})
     assistant = Assistant(settings, retriever=Assistant(fixture_settings).retriever)
     model = Counting()
-    monkeypatch.setattr(assistant, "generator", lambda backend=None: (model, None))
+    monkeypatch.setattr(assistant, "generator", lambda backend=None, lang="en": (model, None))
     long = "What rent subsidy does Harbour Valley Zone offer? " + "Please explain in detail. " * 150
     answer = assistant.ask(long[:5000])
     prompt = model.prompts[-1]
@@ -476,7 +477,7 @@ def test_a_long_question_is_fitted_to_the_context(fixture_settings, monkeypatch)
 def test_a_repeated_question_gets_the_stored_answer_until_the_index_changes(fixture_settings, tmp_path):
     import shutil
 
-    from rag.index import build_index
+    from rag.ingest.build import build_index
 
     settings = fixture_settings.model_copy(update={"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"})
     shutil.copytree(fixture_settings.corpus_dir, settings.corpus_dir)

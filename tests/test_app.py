@@ -22,8 +22,8 @@ from gradio.utils import get_upload_folder
 from rag.cli import main as rag_cli
 from rag.config import Settings
 from rag.feedback import FeedbackStore, export_questions
-from rag.staff import StaffError, remove_document, safe_filename, save_upload
-from rag.webapp import SOURCES_SEPARATOR, md_text, render_answer, render_chat
+from rag.ingest.corpus import CorpusError, remove_document, safe_filename, save_upload
+from rag.web.render import SOURCES_SEPARATOR, md_text, render_answer, render_chat
 
 from .conftest import HOSTILE_FILE, ROOT, STAFF_PASSWORD
 
@@ -133,7 +133,7 @@ def test_line_breaks_of_every_kind_cannot_end_a_source_block():
 
 
 def test_public_text_hides_server_paths_and_addresses_but_not_words():
-    from rag.serving import public_text
+    from rag.web.serving import public_text
 
     hidden = {
         "model '/srv/rag/models/x.gguf' not found": "model '(server path)' not found",
@@ -221,7 +221,7 @@ def test_safe_filename():
     assert safe_filename("a<b>:c|d?.html") == "abcd.html"
     assert safe_filename(".hidden.md") == "hidden.md"
     for bad in ("evil.exe", "noext", "../SOURCES.tsv", "....txt", "x.txt.sh", ""):
-        with pytest.raises(StaffError):
+        with pytest.raises(CorpusError):
             safe_filename(bad)
 
 
@@ -238,25 +238,25 @@ def test_upload_and_remove_rules(tmp_path):
     assert "Zone-notes.md\tNotes\t\t\thttps://e.org/n" in (corpus / "SOURCES.tsv").read_text(encoding="utf-8")
     assert sorted(p.name for p in corpus.iterdir()) == ["SOURCES.tsv", "Zone-notes.md"]  # no temp files left
 
-    with pytest.raises(StaffError, match="already exists"):
+    with pytest.raises(CorpusError, match="already exists"):
         save_upload(settings, ok, "Zone notes.md")
     assert save_upload(settings, ok, "Zone notes.md", replace=True) == name
-    with pytest.raises(StaffError, match="same document id"):
+    with pytest.raises(CorpusError, match="same document id"):
         save_upload(settings, ok, "Zone notes.txt")
     big = src / "big.txt"
     big.write_text("x " * 600_000, encoding="utf-8")
-    with pytest.raises(StaffError, match="over the 1 MB limit"):
+    with pytest.raises(CorpusError, match="over the 1 MB limit"):
         save_upload(settings, big)
     binary = src / "binary.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
-    with pytest.raises(StaffError, match="cannot be read"):
+    with pytest.raises(CorpusError, match="cannot be read"):
         save_upload(settings, binary)
-    with pytest.raises(StaffError, match="not allowed"):
+    with pytest.raises(CorpusError, match="not allowed"):
         save_upload(settings, ok, "script.sh")
     assert not (corpus / "binary.txt").exists()
 
     for bad in ("../x.md", "SOURCES.tsv", "missing.md", "", ".."):
-        with pytest.raises(StaffError):
+        with pytest.raises(CorpusError):
             remove_document(settings, bad)
     remove_document(settings, name)
     assert not (corpus / name).exists()
@@ -566,7 +566,7 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
     # refused uploads: type, size (the app's limit is 1 MB)
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ" + b"\x00" * 100)
-    with pytest.raises(Exception, match="Invalid file type"):  # Gradio's own check, before ours (rag.staff)
+    with pytest.raises(Exception, match="Invalid file type"):  # Gradio's own check, before ours (rag.ingest.corpus)
         client.predict(STAFF_PASSWORD, [handle_file(str(bad))], "", "", "", "", False, api_name="/admin_upload")
     assert not (staff_app.corpus_dir / "tool.exe").exists()
     big = tmp_path / "big.txt"
@@ -594,19 +594,20 @@ def test_staff_list_upload_remove_reindex(staff_app, tmp_path):
 
 def test_missing_model_is_said_once_and_answers_extractively(corpus_index, tmp_path):
     """In-process over the session's index of the real corpus: a model that cannot load."""
-    from rag.webapp import ChatService, new_session
+    from rag.web.app import Services
+    from rag.web.render import new_session
 
     no_model = str(tmp_path / "no-such-model.gguf")
     settings = corpus_index.model_copy(
         update={"feedback_db": tmp_path / "fb.sqlite3", "backend": "llamacpp", "gguf_model": no_model}
     )
-    service = ChatService(settings)
-    service.start(background=False)
-    assert service.status()["ready"] and service.status()["backend"] == "extractive"
+    service = Services.create(settings)
+    service.runtime.start(background=False)
+    assert service.runtime.status()["ready"] and service.runtime.status()["backend"] == "extractive"
     session = new_session()
     answers = []
     for q in (SEMICONDUCTOR_Q, "and what about biomedicine?"):
-        *_, (chat, session, _box, record) = service.respond(q, session)
+        *_, (chat, session, _box, record) = service.chat.respond(q, session)
         answers.append((text_of(chat[-1]), record))
     (first, rec1), (second, rec2) = answers
     assert "language model is unavailable" in first and rec1["backend"] == "extractive"
@@ -619,7 +620,8 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
     notice), a model server that is down (its URL is in the notice), an index folder that cannot
     be built (its path is in the start-up error). The chat, the /ask record, /status and the
     footer say what happened without them; the log keeps them."""
-    from rag.webapp import ChatService, new_session
+    from rag.web.app import Services
+    from rag.web.render import new_session
 
     from .conftest import free_port
 
@@ -630,21 +632,21 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
         ({"backend": "openai", "openai_base_url": dead, "openai_timeout": 5}, "127.0.0.1"),
     ]
     for update, secret in cases:
-        service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3", **update}))
-        service.start(background=False)
-        *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())
-        public = json.dumps([chat, record, service.status(), service.footer()], ensure_ascii=False)
+        service = Services.create(corpus_index.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3", **update}))
+        service.runtime.start(background=False)
+        *_, (chat, _session, _box, record) = service.chat.respond(SEMICONDUCTOR_Q, new_session())
+        public = json.dumps([chat, record, service.runtime.status(), service.runtime.footer()], ensure_ascii=False)
         assert record["notices"], record  # the notice says the model is unavailable, without the reason
         assert secret not in public and str(ROOT) not in public, public[:2000]
         assert secret in caplog.text  # the log keeps it
 
     # a feedback store that cannot be opened: its reason names the file
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
-    service = ChatService(corpus_index.model_copy(update={"feedback_db": tmp_path / "a-file" / "fb.sqlite3"}))
-    service.start(background=False)
-    *_, (_chat, session, _box, _record) = service.respond(SEMICONDUCTOR_Q, new_session())
+    service = Services.create(corpus_index.model_copy(update={"feedback_db": tmp_path / "a-file" / "fb.sqlite3"}))
+    service.runtime.start(background=False)
+    *_, (_chat, session, _box, _record) = service.chat.respond(SEMICONDUCTOR_Q, new_session())
     with pytest.raises(gr.Error) as refused:
-        service.api_feedback("up", "", 0, session)
+        service.ratings.api_feedback("up", "", 0, session)
     assert "Feedback is unavailable right now" in refused.value.message and "a-file" not in refused.value.message
 
     broken = corpus_index.model_copy(
@@ -654,11 +656,11 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
             "index_dir": tmp_path / "i2",
         }
     )
-    service = ChatService(broken)
-    service.start(background=False)
-    *_, (chat, _session, _box, record) = service.respond(SEMICONDUCTOR_Q, new_session())
-    public = json.dumps([chat, record, service.status(), service.footer()], ensure_ascii=False)
-    assert service.status()["error"] and "no-such-corpus" not in public and str(tmp_path) not in public
+    service = Services.create(broken)
+    service.runtime.start(background=False)
+    *_, (chat, _session, _box, record) = service.chat.respond(SEMICONDUCTOR_Q, new_session())
+    public = json.dumps([chat, record, service.runtime.status(), service.runtime.footer()], ensure_ascii=False)
+    assert service.runtime.status()["error"] and "no-such-corpus" not in public and str(tmp_path) not in public
     assert "no-such-corpus" in caplog.text
 
 

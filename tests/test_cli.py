@@ -7,8 +7,9 @@ import pytest
 
 from rag.cli import main
 from rag.config import get_settings
-from rag.embedding import get_embedder
-from rag.index import build_index, load_index
+from rag.embedders import get_embedder
+from rag.ingest.build import build_index
+from rag.ingest.store import load_index
 
 from .fixtures import write_all_formats
 

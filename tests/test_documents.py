@@ -10,17 +10,10 @@ import time
 
 import pytest
 
-from rag.chunking import chunk_document
 from rag.config import Settings
-from rag.documents import (
-    Document,
-    ReadLimits,
-    UnreadableDocument,
-    file_sha256,
-    load_corpus,
-    load_document,
-    read_metadata,
-)
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import Document, ReadLimits, UnreadableDocument, file_sha256, load_corpus, load_document
+from rag.ingest.sources import read_metadata
 from rag.text import detect_language, keyword_tokens, split_sentences
 
 from .fixtures import write_all_formats, write_bad_files, write_text_docs
@@ -153,7 +146,7 @@ def test_non_utf8_sources_is_read_with_a_warning_naming_file_and_line(tmp_path, 
         + b"notes.md\tAlpine \xff\xfe notes\tAP\t\t\n"  # not valid in any encoding
     )
     (tmp_path / "SOURCES.tsv").write_bytes(data)
-    with caplog.at_level(logging.WARNING, logger="rag.documents"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.sources"):
         docs, _skipped = load_corpus(tmp_path)
     by_id = {d.doc_id: d for d in docs}
     assert by_id["harbour"].title == "Harbour guide"

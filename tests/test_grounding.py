@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.grounding import check_answer, check_sentence, claims, normalise
+from rag.answer.grounding import check_answer, check_sentence, claims, normalise
 
 PASSAGES = [
     "Harbour Valley Zone supports compound semiconductor and power semiconductor (IGBT, etc.) projects.",
@@ -121,8 +121,8 @@ def test_dates_match_in_any_spelling():
 
 def test_a_name_in_the_passages_heading_is_supported():
     """A passage is checked as a citation shows it: under its document's title, publisher and date."""
-    from rag.answering import shown_passage
-    from rag.chunking import Chunk
+    from rag.answer.verify import shown_passage
+    from rag.ingest.chunking import Chunk
 
     chunk = Chunk(
         chunk_id="d#0",
@@ -146,12 +146,12 @@ def test_possessive_names_are_the_names():
 
 
 def test_refusals_are_read_from_each_language_table():
-    """A language's refusal phrases live in its rag/languages.py entry: the answer check and the
+    """A language's refusal phrases live in its rag/answer/languages.py entry: the answer check and the
     evaluation both read them there (each its own list), and each reads every language's
     abstention message, and the model's typical refusal, as a refusal."""
     from eval import metrics as M
-    from rag.grounding import is_refusal
-    from rag.languages import LANGUAGES
+    from rag.answer.grounding import is_refusal
+    from rag.answer.languages import LANGUAGES
 
     typical = {
         "en": "The passages do not mention it.",

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import index as index_mod
 from rag.config import get_settings
-from rag.index import CorpusMissing, IndexUnavailable, build_index, load_index
+from rag.ingest import store as index_mod
+from rag.ingest.build import CorpusMissing, build_index
+from rag.ingest.store import IndexUnavailable, load_index
 
 from .fixtures import write_all_formats, write_bad_files
 
@@ -201,7 +202,7 @@ def test_missing_corpus_folder_is_refused_and_the_index_kept(settings, embedder)
 READER = """
 import json, sys, time
 from pathlib import Path
-from rag.index import load_index
+from rag.ingest.store import load_index
 index_dir, ready, stop = (Path(a) for a in sys.argv[1:4])
 loads, errors = 0, []
 ready.write_text("ready")

@@ -1,15 +1,16 @@
 """What a question asks for, and whether an answer sentence gives it: hand-made cases in
-English, Chinese and Korean (rag.intent), and the pipeline's guarantee that an answer missing
+English, Chinese and Korean (rag.answer.intent), and the pipeline's guarantee that an answer missing
 what was asked is never shown, whatever the generator writes."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answering import Assistant, Verifier
+from rag.answer.intent import addresses, analyse, delivers, figures_in, opens_with_yes_no, reshape
+from rag.answer.pipeline import Assistant
+from rag.answer.verify import Verifier
 from rag.config import get_settings
 from rag.generation.base import Generator
-from rag.intent import addresses, analyse, delivers, figures_in, opens_with_yes_no, reshape
 
 from .fixtures import write_text_docs
 
@@ -224,7 +225,7 @@ def assistant(tmp_path_factory):
 
 
 def _with(assistant, monkeypatch, text):
-    monkeypatch.setattr(assistant, "generator", lambda backend=None: (Quoting(text), None))
+    monkeypatch.setattr(assistant, "generator", lambda backend=None, lang="en": (Quoting(text), None))
 
 
 def test_figure_question_without_the_figure_abstains_whatever_the_model_writes(assistant, monkeypatch):

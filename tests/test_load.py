@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.languages import chat_texts
-from rag.serving import Admission, ModelLine
+from rag.web.serving import Admission, ModelLine
+from rag.web.texts import chat_texts
 
 from .conftest import ROOT, free_port, start_app
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from rag.config import get_settings
-from rag.index import build_index, load_index
-from rag.retrieval import Retriever, convex, rrf, top_n
+from rag.ingest.build import build_index
+from rag.ingest.store import load_index
+from rag.search.fusion import convex, rrf
+from rag.search.retrieval import Retriever, top_n
 
 from .fixtures import write_all_formats
 
@@ -162,7 +164,7 @@ class Reverse:
 
 
 def test_stages_get_every_fused_candidate_then_search_cuts_to_k(retriever):
-    from rag.retrieval import STAGE_TIMINGS, Stage
+    from rag.search.retrieval import STAGE_TIMINGS, Stage
 
     question = "Which zone gives a rent subsidy?"
     plain = retriever.search(question, k=50)

@@ -12,18 +12,11 @@ import time
 
 import pytest
 
-from rag import staff
 from rag.config import Settings
-from rag.documents import read_metadata
-from rag.staff import (
-    StaffError,
-    check_password,
-    clean_metadata,
-    lockout_remaining,
-    remove_document,
-    safe_filename,
-    save_upload,
-)
+from rag.ingest.corpus import CorpusError, clean_metadata, remove_document, safe_filename, save_upload
+from rag.ingest.sources import read_metadata
+from rag.web import login
+from rag.web.login import check_password, lockout_remaining
 
 from .conftest import ROOT
 from .hostile_files import write_long_pdf
@@ -119,7 +112,7 @@ def test_two_processes_changing_sources_at_once_lose_no_row(settings, corpus):
     script = (
         "import sys, pathlib\n"
         "from rag.config import Settings\n"
-        "from rag.staff import save_upload, set_metadata\n"
+        "from rag.ingest.corpus import save_upload, set_metadata\n"
         "corpus, tag = pathlib.Path(sys.argv[1]), sys.argv[2]\n"
         "settings = Settings(corpus_dir=corpus, index_dir=corpus.parent / 'index')\n"
         "src = corpus.parent / f'src-{tag}'\n"
@@ -145,7 +138,7 @@ def test_impossible_dates_are_refused():
     for good in ("2024-05-31", "2024-02-29", "2024-05", "2024"):
         assert clean_metadata(date=good) == {"date": good}
     for bad in ("2024-13-45", "2023-02-29", "2024-00", "2024-04-31", "24-05-01", "2024/05/01"):
-        with pytest.raises(StaffError, match="real date"):
+        with pytest.raises(CorpusError, match="real date"):
             clean_metadata(date=bad)
 
 
@@ -160,14 +153,14 @@ def test_impossible_dates_are_refused():
     ],
 )
 def test_names_with_invisible_or_bidi_characters_are_refused(name, code):
-    with pytest.raises(StaffError, match=re.escape(f"invisible or direction-changing characters ({code})")):
+    with pytest.raises(CorpusError, match=re.escape(f"invisible or direction-changing characters ({code})")):
         safe_filename(name)
 
 
 def test_pdf_bomb_is_refused_at_upload_and_never_reaches_the_corpus(settings, corpus, tmp_path):
     src = tmp_path / "brochure.pdf"
     write_long_pdf(src, 2100)
-    with pytest.raises(StaffError, match=r"brochure.pdf: cannot be read \(PDF has 2100 pages, over the limit of 2000"):
+    with pytest.raises(CorpusError, match=r"brochure.pdf: cannot be read \(PDF has 2100 pages, over the limit of 2000"):
         save_upload(settings, src)
     assert sorted(p.name for p in corpus.iterdir()) == ["a.txt", "b.txt", "c.txt"]
 
@@ -195,7 +188,7 @@ def test_password_is_compared_and_empty_or_weak_configured_passwords_admit_nobod
 
 
 def test_failures_are_logged_without_the_password_and_never_sleep(caplog):
-    with caplog.at_level(logging.WARNING, logger="rag.staff"):
+    with caplog.at_level(logging.WARNING, logger="rag.web.login"):
         t0 = time.perf_counter()
         for _ in range(3):
             assert not check_password("guess-number-1", GOOD_PASSWORD, "198.51.100.7")
@@ -210,7 +203,7 @@ def test_lockout_after_n_failures_per_client_within_the_window(caplog):
     kw = {"max_failures": 3, "lockout_s": 1.0}
     for _ in range(3):
         assert not check_password("wrong password", GOOD_PASSWORD, "203.0.113.5", **kw)
-    with caplog.at_level(logging.WARNING, logger="rag.staff"):
+    with caplog.at_level(logging.WARNING, logger="rag.web.login"):
         assert not check_password(GOOD_PASSWORD, GOOD_PASSWORD, "203.0.113.5", **kw)  # locked: even the right one
     assert "refused for client 203.0.113.5: locked out" in caplog.text
     assert 0 < lockout_remaining("203.0.113.5", **kw) <= 1.0
@@ -233,4 +226,4 @@ def test_success_clears_failures_and_no_client_means_the_default_client():
         assert lockout_remaining(**kw) > 0
         assert not check_password(GOOD_PASSWORD, GOOD_PASSWORD, "default", **kw)
     finally:
-        staff._failed_logins.clear("default")  # leave no lockout to other tests in this process
+        login._failed_logins.clear("default")  # leave no lockout to other tests in this process

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
+from rag.answer.translation import Translator, check
 from rag.config import Settings
-from rag.embedding import get_embedder
+from rag.embedders import get_embedder
 from rag.generation.base import Generator
-from rag.translation import Translator, check
 
 ZONE = "The China-ROK demonstration zone supports new antibody drugs and new immunotherapy drugs [1]."
 BETHUNE = "The Norman Bethune Center for Medical Sciences is located in Jingyue [2]."
@@ -181,7 +181,7 @@ class Bilingual(Generator):
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    from rag.answering import Assistant
+    from rag.answer.pipeline import Assistant
     from rag.config import get_settings
 
     from .fixtures import write_text_docs
@@ -193,7 +193,7 @@ def assistant(tmp_path_factory):
 
 def test_chinese_question_gets_a_checked_translation_of_the_verified_english(assistant, monkeypatch):
     fake = Bilingual("Harbour Valley Zone 提供30%的租金补贴 [1]。")
-    monkeypatch.setattr(assistant, "generator", lambda backend=None: (fake, None))
+    monkeypatch.setattr(assistant, "generator", lambda backend=None, lang="en": (fake, None))
     events = list(assistant.ask_stream("Harbour Valley Zone 提供多少租金补贴？"))
     answer = events[-1].answer
     assert not answer.abstained and answer.language == "zh" and answer.source_language == "en"
@@ -206,7 +206,7 @@ def test_chinese_question_gets_a_checked_translation_of_the_verified_english(ass
 
 def test_a_translation_that_fails_the_check_shows_the_verified_sentence_with_a_note(assistant, monkeypatch):
     fake = Bilingual("Harbour Valley Zone 提供50%的租金补贴 [1]。")  # a changed figure
-    monkeypatch.setattr(assistant, "generator", lambda backend=None: (fake, None))
+    monkeypatch.setattr(assistant, "generator", lambda backend=None, lang="en": (fake, None))
     answer = assistant.ask("Harbour Valley Zone 提供多少租金补贴？")
     assert not answer.translations[0].translated and "numbers" in answer.translations[0].reason
     assert "50%" not in answer.answer

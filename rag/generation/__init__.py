@@ -38,8 +38,8 @@ def _cached(key: Hashable, build) -> Generator:
 
 @register("llamacpp")
 def _llamacpp(settings, embedder=None) -> Generator:
-    """A local GGUF model in-process (the default: Qwen2.5-Coder-1.5B from rag.models)."""
-    from ..models import resolve_gguf
+    """A local GGUF model in-process (the default: Qwen2.5-Coder-1.5B, fetched by rag.generation.gguf)."""
+    from .gguf import resolve_gguf
     from .llamacpp import LlamaCppGenerator
 
     path = resolve_gguf(settings)

@@ -1,11 +1,11 @@
 """The web app's staff tab: its components and the handlers behind them.
 
-Built only when ``settings.staff_password`` is set (rag.webapp), so without one neither the tab,
+Built only when ``settings.staff_password`` is set (``rag.web.app``), so without one neither the tab,
 its endpoints nor any upload component exist. Every staff endpoint takes the password as its
-first input and checks it server-side (``rag.staff.check_password``, failures counted per client
+first input and checks it server-side (``rag.web.login.check_password``, failures counted per client
 address, lockout) before doing anything; a client address that passed it may upload files to
 Gradio's upload route for ``UPLOAD_WINDOW_S`` (``StaffService.uploads_allowed``, used by
-``rag.serving.RequestLimits``). An uploaded file's temporary copy is deleted once it was copied
+``rag.web.serving.RequestLimits``). An uploaded file's temporary copy is deleted once it was copied
 into the corpus (or refused). A staff mistake (no file chosen, bad metadata) is one message in
 the tab's status line, the other components keep what they show; progress and errors show on the
 status line only. After a re-index the page footer is updated.
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import staff
-from .documents import SUPPORTED
+from ..ingest import corpus
+from ..ingest.documents import SUPPORTED
+from . import login
 from .serving import client_address
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,11 @@ MAX_UPLOAD_FILES = 10  # one upload request may carry this many times upload_max
 
 
 class StaffService:
-    """The staff tab's handlers over the chat service's settings and assistant."""
+    """The staff tab's handlers over the runtime's settings and assistant."""
 
-    def __init__(self, chat):
-        self.chat = chat  # rag.webapp.ChatService
-        self.settings = chat.settings
+    def __init__(self, runtime):
+        self.runtime = runtime  # rag.web.startup.Runtime: the assistant, its index, the page footer
+        self.settings = runtime.settings
         self._passed: dict[str, float] = {}  # client address -> when it last passed the password
         self._lock = threading.Lock()
 
@@ -48,28 +49,28 @@ class StaffService:
 
     def _check(self, password: str | None, request: gr.Request | None = None) -> None:
         """The staff password, checked server-side; failed tries are counted per client address,
-        and a client past the limit is locked out for a while (rag.staff.check_password)."""
+        and a client past the limit is locked out for a while (``rag.web.login``)."""
         s = self.settings
         client = client_address(request)
         limits = {"max_failures": s.staff_max_failures, "lockout_s": s.staff_lockout_s}
-        wait = staff.lockout_remaining(client, **limits)
+        wait = login.lockout_remaining(client, **limits)
         if wait > 0:
             raise gr.Error(f"Too many failed tries; try again in {max(1, round(wait / 60))} min.")
-        if not staff.check_password(password, s.staff_password, client=client, **limits):
+        if not login.check_password(password, s.staff_password, client=client, **limits):
             raise gr.Error("Wrong staff password.")
         with self._lock:
             self._passed[client] = time.monotonic()
 
     def _embedder(self):
-        chat = self.chat
-        chat.ready.wait()
-        if chat.error or chat.assistant is None:
-            raise gr.Error(f"The assistant is not running: {chat.public(chat.error)}")
-        return chat.assistant.retriever.embedder
+        runtime = self.runtime
+        runtime.ready.wait()
+        if runtime.error or runtime.assistant is None:
+            raise gr.Error(f"The assistant is not running: {runtime.public(runtime.error)}")
+        return runtime.assistant.retriever.embedder
 
     def _view(self, message: str):
         """(document table, remove choices, status message, page footer)."""
-        docs = staff.list_documents(self.settings)
+        docs = corpus.list_documents(self.settings)
         rows = [
             [
                 d["file"],
@@ -83,12 +84,12 @@ class StaffService:
             for d in docs
         ]
         choices = [d["file"] for d in docs if d["status"] != "removed (re-index)"]
-        return rows, gr.update(choices=choices, value=None), message, self.chat.footer()
+        return rows, gr.update(choices=choices, value=None), message, self.runtime.footer()
 
     def _reindex(self, progress) -> str:
-        report = staff.reindex(self.settings, self._embedder(), progress=lambda f, m: progress(f, desc=m))
-        self.chat.reload_index()
-        return staff.report_text(report)
+        report = corpus.reindex(self.settings, self._embedder(), progress=lambda f, m: progress(f, desc=m))
+        self.runtime.reload_index()
+        return corpus.report_text(report)
 
     def admin_list(self, password: str, request: gr.Request):
         self._check(password, request)
@@ -111,8 +112,8 @@ class StaffService:
         if not paths:
             return (*unchanged, "Choose one or more files to upload.", gr.skip(), gr.skip())
         try:
-            meta = staff.clean_metadata(title or "", publisher or "", date or "", url or "")
-        except staff.StaffError as e:
+            meta = corpus.clean_metadata(title or "", publisher or "", date or "", url or "")
+        except corpus.CorpusError as e:
             return (*unchanged, str(e), gr.skip(), gr.skip())
         if meta and len(paths) > 1:
             message = "Title, publisher, date and URL describe one document: upload one file at a time with them."
@@ -120,8 +121,8 @@ class StaffService:
         saved, refused = [], []
         for p in paths:
             try:
-                saved.append(staff.save_upload(self.settings, p, p.name, meta=meta or None, replace=bool(replace)))
-            except staff.StaffError as e:
+                saved.append(corpus.save_upload(self.settings, p, p.name, meta=meta or None, replace=bool(replace)))
+            except corpus.CorpusError as e:
                 refused.append(str(e))
         lines = [f"Added {name}." for name in saved] + [f"Refused: {r}" for r in refused]
         if saved:
@@ -132,8 +133,8 @@ class StaffService:
     def admin_remove(self, password: str, name: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         self._check(password, request)
         try:
-            staff.remove_document(self.settings, name or "")
-        except staff.StaffError as e:
+            corpus.remove_document(self.settings, name or "")
+        except corpus.CorpusError as e:
             raise gr.Error(str(e)) from e
         return self._view(f"Removed {name}.\n\n" + self._reindex(progress))
 

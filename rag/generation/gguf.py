@@ -28,7 +28,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from .generation.base import GeneratorError
+from .base import GeneratorError
 
 _CHUNK = 8 * 1024 * 1024
 

@@ -1,8 +1,8 @@
 """Intent: what a question asks for, and whether a verified answer sentence gives it.
 
 A true sentence is not an answer unless it answers what was asked. Run after the grounding
-check (``rag.grounding``) on every kept sentence, with deterministic rules (cues per language in
-``rag.languages``):
+check (``rag.answer.grounding``) on every kept sentence, with deterministic rules (cues per language in
+``rag.answer.languages``):
 
 * ``analyse(question)`` reads the question's *shape* (``yesno``: may the answer open with Yes or
   No?), what it *wants* (``figure`` with the kinds of figure, ``who``, ``where``, or nothing in
@@ -16,7 +16,7 @@ check (``rag.grounding``) on every kept sentence, with deterministic rules (cues
   contains one of the question's focus terms;
 * ``reshape(sentence, intent)``: a bare "Yes,"/"No," opening a sentence is dropped when the
   question was not a yes/no question.
-The pipeline (``rag.answering``) drops sentences that miss the focus and abstains when no kept
+The pipeline (``rag.answer.verify``) drops sentences that miss the focus and abstains when no kept
 sentence delivers what a figure, who or where question asks for, whatever the model wrote.
 """
 
@@ -26,9 +26,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..text import MONTH_NAMES, detect_language, keyword_tokens, split_sentences
+from .glossary import terms_in
 from .grounding import CITATION, claims, iso_dates, normalise, supports
-from .languages import Language, language, terms_in
-from .text import detect_language, keyword_tokens, split_sentences
+from .languages import ENGLISH, LANGUAGES, Language, language
 
 # kinds of figure a question can ask for; "count" and "amount" are weak (any plain number or
 # amount) and give way to a specific kind asked in the same question
@@ -58,42 +59,21 @@ class Intent:
 
 # --- the question ------------------------------------------------------------------------------
 
-# words that name no focus: every passage is about a zone, and investors describe themselves
-_GENERIC = frozenset(
-    """
-    china chinese rok korea korean south changchun jilin jingyue zone zones demonstration international
-    high tech high-tech development industrial national area new
-    we our us i my me you your company companies business businesses firm firms enterprise enterprises
-    investor investors invest investing investment want wants wanted like would need needs needed get
-    set make makes made kind kinds sort sorts type types any some other others also besides apart else
-    there here please tell know much many long way ways thing things one ones able allowed possible
-    work working do doing done go going offer offers provide provides give gives help let say says said
-    plan plans planned trying try tries mainly main especially exactly currently recently already
-    china-rok when where why what which who how than be been being up about now against itself most per
-    into onto over under whether either just still yet even bring brings develop
-    """.split()
-)
-# Chinese and Korean words that carry no focus (question words, particles, zone names, policy
-# verbs every passage uses); cut from the question before it is split into character bigrams
+# words that name no focus (rag.answer.languages): every passage is about a zone, and investors
+# describe themselves; Chinese and Korean ones are cut from the text before it is split into
+# character bigrams, longest first
+_GENERIC = frozenset(ENGLISH.no_focus)
 _GENERIC_CJK = sorted(
-    """
-    什么 哪些 哪个 哪里 哪儿 多少 是否 可以 能否 怎么 如何 为什么 我们 你们 公司 企业
-    示范区 示范 中韩 长春 净月 高新区 高新 开发区 国际 合作 吉林 园区
-    鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要
-    어떤 무엇 무슨 어느 누구 어디 언제 얼마 있나요 있습니까 하나요 인가요 나요 가요 습니까 니까
-    시범구 중한 한중 창춘 징웨
-    지원 회사 기업 우리 국제협력 국제 협력 추진 육성 계획 설립 제공 에서 으로
-    """.split(),
-    key=len,
-    reverse=True,
+    (w for lang in LANGUAGES.values() if lang.code != "en" for w in lang.no_focus), key=len, reverse=True
 )
 
 
-def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = ()) -> Intent:
+def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = (), lang: str | None = None) -> Intent:
     """The shape, wanted content and focus of ``question`` (``standalone``: its English rewrite,
     which adds focus terms the English documents can contain; ``readings``: the query translated
-    into the language of other documents, which adds focus terms those can contain)."""
-    lang = detect_language(question)
+    into the language of other documents, which adds focus terms those can contain; ``lang``: the
+    question's language, when the caller has detected it)."""
+    lang = lang or detect_language(question)
     table = language(lang)
     asked = _asked_part(question, lang)
     low = asked.lower()
@@ -102,7 +82,7 @@ def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = ())
         figures = [k for k in figures if k not in _WEAK]
     elif "count" in figures:  # "how many ..." is more specific than "how much"
         figures = ["count"]
-    kinds_of = re.search(r"\b(?:what|which) (?:kinds?|sorts?|types?) of\b|哪些|哪类|什么样|어떤 종류", low)
+    kinds_of = re.search(table.kinds_of, low)
     if figures:
         wants = "figure"
     elif kinds_of:  # "what kinds of companies ..." asks for kinds, not for names
@@ -118,7 +98,7 @@ def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = ())
         yesno=_is_yesno(asked, table),
         wants=wants,
         figures=tuple(figures),
-        focus=frozenset(focus_terms(question).union(focus_terms(standalone), *map(focus_terms, readings))),
+        focus=frozenset(focus_terms(question, lang).union(focus_terms(standalone), *map(focus_terms, readings))),
         names=tuple(c for c in claims(f"{question} {standalone}") if _is_name_claim(c)),
     )
 
@@ -136,11 +116,11 @@ def _is_yesno(asked: str, table: Language) -> bool:
     return re.search(table.wh, asked) is None and re.search(table.yesno, asked) is not None
 
 
-def focus_terms(text: str) -> set[str]:
+def focus_terms(text: str, lang: str | None = None) -> set[str]:
     """Content words of a question: stemmed English words and Chinese/Korean character bigrams,
     without zone names, question words and investor filler; a Chinese or Korean glossary term
-    also counts by its English name (新药 -> "new drugs")."""
-    lang = detect_language(text)
+    also counts by its English name (新药 -> "new drugs"). ``lang``: the text's, if known."""
+    lang = lang or detect_language(text)
     english = []
     for term in terms_in(text, lang):  # zone names are no focus; a policy term counts in English too
         if lang == "en":
@@ -225,8 +205,8 @@ _FIGURES: dict[str, re.Pattern] = {
     "url": re.compile(r"https?://\S+|\bwww\.\S+", re.I),
     "date": re.compile(
         r"\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b"
-        r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}(?:st|nd|rd|th)?\b"
-        r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+        rf"|\b(?:{MONTH_NAMES})\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
+        rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTH_NAMES})\b"
         rf"|(?:\d{{1,2}}|{_CN_NUM})\s*月\s*(?:\d{{1,2}}|{_CN_NUM})\s*[日号]|\d{{4}}\s*年|\d{{1,2}}\s*월\s*\d{{1,2}}\s*일|\d{{4}}\s*년",
         re.I,
     ),
@@ -269,32 +249,22 @@ def _figure_supported(figure: str, cited: str) -> bool:
     return normalise(figure) in normalise(cited)
 
 
-_ORG_WORDS = re.compile(
-    r"\b(?:office|bureau|commission|committee|department|ministry|government|university|college|institute|"
-    r"cent(?:er|re)|chamber|company|co\.?|ltd\.?|group|corporation|association|agency|council|bank|hospital|"
-    r"federation|administration|authority|school|academy|laborator(?:y|ies)|foundation|inc\.?)\b",
-    re.I,
-)
-_PLACE_WORDS = re.compile(
-    r"\b(?:zone|district|area|province|city|park|road|street|county|town|village|region|china|korea\w*|"
-    r"rok|changchun|jilin|jingyue|canada\w*|japan\w*|russia\w*|america\w*|beijing|shanghai|seoul|suzhou)\b",
-    re.I,
-)
-_CJK_WHO = re.compile(
-    r"局|办公室|委员会|部门|厅|中心|大学|学院|公司|集团|商会|政府|协会|主任|局长|处长|院长|会长|总经理|教授|博士|书记|市长|"
-    r"국장|주임|사무소|판공실|위원회|센터|대학|회사|그룹|상공회의소|정부|협회|원장|회장|사장|교수|박사|시장"
-)
-_CJK_WHERE = re.compile(r"[区市省县镇路园国]|구|시|성|도|로|단지|한국|중국")
+# an answer sentence names an organisation or a place (rag.answer.languages): Latin-script names are
+# matched one by one, a Chinese or Korean sentence as a whole
+_ORG_WORDS = re.compile(ENGLISH.org_words, re.I)
+_PLACE_WORDS = re.compile(ENGLISH.place_words, re.I)
+_CJK_WHO = re.compile("|".join(lang.org_words for lang in LANGUAGES.values() if lang.code != "en"))
+_CJK_WHERE = re.compile("|".join(lang.place_words for lang in LANGUAGES.values() if lang.code != "en"))
 
 
 def _is_name_claim(claim: str) -> bool:
     return any(c.isalpha() for c in claim) and not re.fullmatch(r"[\d.%-]+", claim)
 
 
-def delivers(intent: Intent, sentence: str, cited: str) -> bool:
+def delivers(intent: Intent, sentence: str, cited: str, lang: str | None = None) -> bool:
     """Whether ``sentence`` (already grounded) states what the question wants, found in the
     passages it cites (``cited``). A question that wants nothing in particular is delivered by
-    any sentence."""
+    any sentence. ``lang``: the sentence's language, if known."""
     if not intent.wants:
         return True
     body = CITATION.sub("", sentence)
@@ -314,7 +284,7 @@ def delivers(intent: Intent, sentence: str, cited: str) -> bool:
     else:  # where
         if any(_PLACE_WORDS.search(n) for n in names):
             return True
-    if detect_language(body) != "en":  # a Chinese or Korean sentence names people and places in its script
+    if (lang or detect_language(body)) != "en":  # a Chinese or Korean sentence names people and places in its script
         return (_CJK_WHO if intent.wants == "who" else _CJK_WHERE).search(body) is not None
     return False
 
@@ -329,12 +299,13 @@ def opens_with_yes_no(text: str, lang: str | None = None) -> bool:
     return bool(table.yes_no_opening) and re.match(table.yes_no_opening, text, re.I) is not None
 
 
-def reshape(sentence: str, intent: Intent) -> str:
+def reshape(sentence: str, intent: Intent, lang: str | None = None) -> str:
     """The sentence without a leading "Yes,"/"No," when the question was not a yes/no question
-    (the rest of the sentence kept as written, capitalised); unchanged otherwise."""
+    (the rest of the sentence kept as written, capitalised); unchanged otherwise. ``lang``: the
+    sentence's language, if known."""
     if intent.yesno:
         return sentence
-    table = language(detect_language(sentence))
+    table = language(lang or detect_language(sentence))
     if not table.yes_no_opening:
         return sentence
     m = re.match(table.yes_no_opening, sentence, re.I)

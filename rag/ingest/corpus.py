@@ -1,23 +1,20 @@
-"""Staff: corpus management behind the web app's admin tab.
+"""Corpus: managing the documents of the corpus folder, behind the web app's staff tab.
 
-Owns the staff-password check (constant-time, a log line per failure, lockout per client),
-safe names for uploaded files (``pathvalidate``; invisible and direction-changing characters
-refused), the upload rules (types = ``rag.documents.SUPPORTED``, size <=
+Owns safe names for uploaded files (``pathvalidate``; invisible and direction-changing characters
+refused), the upload rules (types = ``rag.ingest.documents.SUPPORTED``, size <=
 ``settings.upload_max_mb``, file stored only inside ``settings.corpus_dir``, unreadable files
 and files over the reading limits refused before they reach the corpus), the ``SOURCES.tsv``
 row of an upload (only that row is rewritten, merged with what was there; every other line
 stays byte for byte; written atomically under a lock shared by all processes), the list of
 indexed documents (from the index manifest), removing a document, and re-indexing with a
-progress callback. Nothing here knows about Gradio; the web app calls these after checking
-the password.
+progress callback. Nothing here knows about Gradio; the staff tab (``rag.web.staff``) calls these
+after checking the password (``rag.web.login``).
 """
 
 from __future__ import annotations
 
 import datetime
 import fcntl
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -25,35 +22,22 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import unicodedata
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pathvalidate import sanitize_filename
 
-from .config import Settings, staff_password_problem
-from .documents import (
-    METADATA_COLUMNS,
-    METADATA_FILE,
-    SUPPORTED,
-    ReadLimits,
-    UnreadableDocument,
-    corpus_files,
-    load_document,
-    metadata_columns,
-    metadata_lines,
-    metadata_row,
-    read_metadata,
-)
-from .index import IndexReport, build_index, current_path
+from ..config import Settings
+from .build import IndexReport, build_index
+from .documents import SUPPORTED, ReadLimits, UnreadableDocument, corpus_files, load_document
+from .sources import METADATA_COLUMNS, METADATA_FILE, metadata_columns, metadata_lines, metadata_row, read_metadata
+from .store import current_path
 
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 120
-DEFAULT_CLIENT = "default"
 _thread_lock = threading.Lock()  # one corpus change at a time within this process...
 
 
@@ -69,114 +53,15 @@ def _corpus_lock(corpus_dir: Path) -> Iterator[None]:
             os.close(fd)  # releases the lock
 
 
-class StaffError(ValueError):
-    """A refused staff action; the message is shown to staff as is."""
-
-
-# --- password -------------------------------------------------------------------------------
-
-
-class _FailedLogins:
-    """Times of recent failed staff logins per client, in this process."""
-
-    MAX_CLIENTS = 10_000  # beyond this, clients with no recent failure are forgotten
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_client: dict[str, deque[float]] = {}
-
-    def _recent(self, client: str, window_s: float, now: float) -> deque[float]:
-        times = self._by_client.get(client, deque())
-        while times and times[0] <= now - window_s:
-            times.popleft()
-        return times
-
-    def locked_for(self, client: str, max_failures: int, window_s: float, now: float) -> float:
-        """Seconds until ``client`` may try again (0: it may now)."""
-        with self._lock:
-            times = self._recent(client, window_s, now)
-            if len(times) < max_failures:
-                return 0.0
-            return times[-max_failures] + window_s - now
-
-    def add(self, client: str, window_s: float, now: float) -> int:
-        """Record one failure; returns the client's failures within the window."""
-        with self._lock:
-            if len(self._by_client) >= self.MAX_CLIENTS:
-                for c in [c for c, t in self._by_client.items() if not t or t[-1] <= now - window_s]:
-                    del self._by_client[c]
-            times = self._by_client.setdefault(client, self._recent(client, window_s, now))
-            times.append(now)
-            return len(times)
-
-    def clear(self, client: str) -> None:
-        with self._lock:
-            self._by_client.pop(client, None)
-
-
-_failed_logins = _FailedLogins()
-_MAX_FAILURES = Settings.model_fields["staff_max_failures"].default
-_LOCKOUT_S = Settings.model_fields["staff_lockout_s"].default
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-def check_password(
-    given: str | None,
-    expected: str | None,
-    client: str | None = None,
-    *,
-    max_failures: int = _MAX_FAILURES,
-    lockout_s: float = _LOCKOUT_S,
-) -> bool:
-    """Whether ``given`` is the staff password. Never sleeps.
-
-    ``client`` identifies who is trying (the caller passes e.g. the remote address, or a
-    session id); failed tries are counted per client, under ``DEFAULT_CLIENT`` when none is
-    given (then every caller shares one count, and a guesser locks real staff out too).
-    After ``max_failures`` failures within ``lockout_s`` seconds the client is refused, right
-    password or not, until the oldest of them is ``lockout_s`` old (``lockout_remaining``
-    says how long). A success clears the client's failures. Each failure and each refusal
-    is logged with the client, never with the password. An empty try is refused without
-    counting. No configured password, or one ``rag.config`` refuses (blank, short), means
-    nobody is staff. The comparison is constant-time (over SHA-256 digests, so the length
-    does not show either).
-    """
-    if not expected or staff_password_problem(expected) or not given:
-        return False
-    client = client or DEFAULT_CLIENT
-    now = time.monotonic()
-    wait = _failed_logins.locked_for(client, max_failures, lockout_s, now)
-    if wait > 0:
-        log.warning(
-            "staff login refused for client %s: locked out for %.0f s more after %d failed tries",
-            client,
-            wait,
-            max_failures,
-        )
-        return False
-    if hmac.compare_digest(_digest(given), _digest(expected)):
-        _failed_logins.clear(client)
-        return True
-    n = _failed_logins.add(client, lockout_s, now)
-    log.warning("staff login failed for client %s (%d of %d allowed in %.0f s)", client, n, max_failures, lockout_s)
-    return False
-
-
-def lockout_remaining(
-    client: str | None = None, *, max_failures: int = _MAX_FAILURES, lockout_s: float = _LOCKOUT_S
-) -> float:
-    """Seconds until ``client`` may try the staff password again (0: it may now)."""
-    return _failed_logins.locked_for(client or DEFAULT_CLIENT, max_failures, lockout_s, time.monotonic())
+class CorpusError(ValueError):
+    """A refused corpus change (a bad name, type, size or metadata); the message is shown to staff as is."""
 
 
 # --- names ----------------------------------------------------------------------------------
 
 
 def safe_filename(name: str) -> str:
-    """A corpus file name made from an uploaded file's name, or StaffError.
+    """A corpus file name made from an uploaded file's name, or CorpusError.
 
     Directory parts are dropped, characters not allowed in file names on any platform are
     removed (``pathvalidate``), whitespace becomes ``-``, leading dots are removed (hidden
@@ -188,7 +73,7 @@ def safe_filename(name: str) -> str:
     name = unicodedata.normalize("NFC", name or "")
     hidden = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) == "Cf"})
     if hidden:
-        raise StaffError(
+        raise CorpusError(
             f"{name!r}: the name contains invisible or direction-changing characters ({', '.join(hidden)}); "
             "rename the file"
         )
@@ -201,13 +86,13 @@ def safe_filename(name: str) -> str:
     ext = "." + ext.lower() if ext else ""
     if ext not in SUPPORTED:
         allowed = ", ".join(SUPPORTED)
-        raise StaffError(f"{name!r}: file type {ext or '(none)'} is not allowed; allowed types: {allowed}")
+        raise CorpusError(f"{name!r}: file type {ext or '(none)'} is not allowed; allowed types: {allowed}")
     stem = stem.strip("-. _")[:MAX_NAME_CHARS].strip("-. _")
     if not stem:
-        raise StaffError(f"{name!r}: no usable file name")
+        raise CorpusError(f"{name!r}: no usable file name")
     safe = sanitize_filename(stem + ext, platform="universal")  # re-check: e.g. reserved names (CON)
     if safe == METADATA_FILE or safe.startswith("."):
-        raise StaffError(f"{name!r}: reserved file name")
+        raise CorpusError(f"{name!r}: reserved file name")
     return safe
 
 
@@ -215,11 +100,11 @@ def _inside(corpus_dir: Path, name: str) -> Path:
     """``corpus_dir/name``, refusing anything that would not be a direct child of the folder.
     A symbolic link there is the link itself (never resolved: removing it removes the link)."""
     if not name or name != Path(name).name or name in (".", "..") or "\\" in name:
-        raise StaffError(f"{name!r} is not a plain file name")
+        raise CorpusError(f"{name!r} is not a plain file name")
     root = corpus_dir.resolve()
     target = root / name
     if target.parent != root:
-        raise StaffError(f"{name!r} is outside the corpus folder")
+        raise CorpusError(f"{name!r} is outside the corpus folder")
     return target
 
 
@@ -235,7 +120,7 @@ def update_metadata(corpus_dir: Path, name: str, fields: dict[str, str] | None) 
     lines = metadata_lines(path)
     columns = metadata_columns(lines)
     if "file" not in columns:
-        raise StaffError(f"{METADATA_FILE} has no 'file' column in its first line; fix the file first")
+        raise CorpusError(f"{METADATA_FILE} has no 'file' column in its first line; fix the file first")
     header = lines[0].raw if lines else "\t".join(columns).encode() + b"\n"
     body = header.rstrip(b"\r\n")
     newline = header[len(body) :] or b"\n"
@@ -296,9 +181,9 @@ def clean_metadata(title: str = "", publisher: str = "", date: str = "", url: st
     """Validated SOURCES.tsv fields for an upload (empty ones are left out)."""
     meta = {k: _one_line(v) for k, v in {"title": title, "publisher": publisher, "date": date, "url": url}.items()}
     if meta["url"] and not re.match(r"^https?://[^\s]+$", meta["url"], re.I):
-        raise StaffError(f"the URL must start with http:// or https:// (got {meta['url']!r})")
+        raise CorpusError(f"the URL must start with http:// or https:// (got {meta['url']!r})")
     if meta["date"] and not _real_date(meta["date"]):
-        raise StaffError(f"the date must be a real date like 2024-05-31, 2024-05 or 2024 (got {meta['date']!r})")
+        raise CorpusError(f"the date must be a real date like 2024-05-31, 2024-05 or 2024 (got {meta['date']!r})")
     return {k: v for k, v in meta.items() if v}
 
 
@@ -326,7 +211,7 @@ def save_upload(
 ) -> str:
     """Copy an uploaded file into the corpus folder under a safe name; returns that name.
 
-    Refused (StaffError) when the type is not supported, the file is larger than
+    Refused (CorpusError) when the type is not supported, the file is larger than
     ``upload_max_mb``, a file of that name (or document id) exists and ``replace`` is off,
     or the file cannot be read as a document. The index is not touched: re-index after.
     """
@@ -335,9 +220,9 @@ def save_upload(
     size = src.stat().st_size
     limit = settings.upload_max_mb * 1024 * 1024
     if size > limit:
-        raise StaffError(f"{name}: {size / 1e6:.1f} MB is over the {settings.upload_max_mb} MB limit")
+        raise CorpusError(f"{name}: {size / 1e6:.1f} MB is over the {settings.upload_max_mb} MB limit")
     if size == 0:
-        raise StaffError(f"{name}: the file is empty")
+        raise CorpusError(f"{name}: the file is empty")
     corpus_dir = Path(settings.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = _inside(corpus_dir, name)
@@ -345,9 +230,9 @@ def save_upload(
         stem = target.stem
         clash = [p.name for p in corpus_files(corpus_dir) if p.stem == stem and p.name != name]
         if clash:
-            raise StaffError(f"{name}: another file has the same document id ({clash[0]}); remove it first")
+            raise CorpusError(f"{name}: another file has the same document id ({clash[0]}); remove it first")
         if os.path.lexists(target) and not replace:
-            raise StaffError(f"{name} already exists; tick 'replace' to update it")
+            raise CorpusError(f"{name} already exists; tick 'replace' to update it")
         # copy under a hidden name (ignored by the indexer), check it reads, then rename
         fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".upload-", suffix=target.suffix)
         os.close(fd)
@@ -356,7 +241,7 @@ def save_upload(
             try:
                 load_document(Path(tmp), limits=ReadLimits.from_settings(settings))
             except UnreadableDocument as e:
-                raise StaffError(f"{name}: cannot be read ({e})") from e
+                raise CorpusError(f"{name}: cannot be read ({e})") from e
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         finally:
@@ -373,7 +258,7 @@ def remove_document(settings: Settings, name: str) -> None:
     target = _inside(corpus_dir, name)
     with _corpus_lock(corpus_dir):
         if name == METADATA_FILE or target.name.startswith(".") or not (target.is_symlink() or target.is_file()):
-            raise StaffError(f"{name!r} is not a document in the corpus")
+            raise CorpusError(f"{name!r} is not a document in the corpus")
         target.unlink()
         update_metadata(corpus_dir, name, None)
 

@@ -1,9 +1,9 @@
 """Documents: reading the corpus folder into plain text with metadata.
 
-Owns file-format parsing (.txt, .md, .html/.htm, .pdf with page numbers, .docx) and the
-per-file metadata from ``SOURCES.tsv`` (title, publisher, date, url). A file that cannot be
-read (empty, corrupt, not text, unknown type, over a limit) is reported as skipped with a
-reason; the rest of the corpus is still loaded.
+Owns file-format parsing (.txt, .md, .html/.htm, .pdf with page numbers, .docx), safe reading
+of the corpus folder, and each ``Document`` with the metadata its ``SOURCES.tsv`` row gives
+(``rag.ingest.sources``). A file that cannot be read (empty, corrupt, not text, unknown type,
+over a limit) is reported as skipped with a reason; the rest of the corpus is still loaded.
 
 Defences, all reported as skip reasons: only regular files are read, never through a symbolic
 link (opened with ``O_NOFOLLOW``) and never a FIFO or device; each file is parsed in a child
@@ -11,18 +11,11 @@ process (no models loaded, address space capped at ``parse_max_memory_mb``) that
 after ``parse_timeout_s``; a PDF may have at most ``pdf_max_pages`` pages and a .docx may
 unpack to at most ``docx_max_unzipped_mb`` (the zip members' declared sizes, which Python's
 ``zipfile`` never reads past); pypdf's own stream-size limits apply inside PDFs.
-
-``SOURCES.tsv`` is tab-separated with a header line; it is read line by line without quoting
-(a ``"`` is just a character), a byte-order mark is ignored, header names are case-insensitive,
-and a line that is not UTF-8 is read as GB18030 (else with replacement characters) with a
-warning naming the file and line. Staff edits go through ``rag.staff``, which rewrites only the
-edited row.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
 import errno
 import hashlib
 import io
@@ -37,13 +30,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import BinaryIO
 
-from .config import Settings
+from ..config import Settings
+from .sources import METADATA_FILE, read_metadata
 
 log = logging.getLogger(__name__)
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
-METADATA_FILE = "SOURCES.tsv"
-METADATA_COLUMNS = ("file", "title", "publisher", "date", "url")
 
 
 class UnreadableDocument(ValueError):
@@ -149,91 +141,6 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[Skipped]]:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """Every candidate document file (regular files only; see ``scan_corpus``), sorted."""
     return scan_corpus(corpus_dir)[0]
-
-
-# --- SOURCES.tsv ----------------------------------------------------------------------------
-
-
-@dataclass
-class MetadataLine:
-    number: int  # 1-based line number in the file
-    raw: bytes  # the line as stored, line ending included
-    fields: list[str]  # the decoded line split at tabs (no quoting)
-
-
-def _decode_line(raw: bytes) -> tuple[str, str | None]:
-    """The line's text and, if it was not UTF-8, how it was read."""
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "read as GB18030"
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), "bad bytes replaced"
-
-
-def metadata_lines(path: Path) -> list[MetadataLine]:
-    """Every line of a SOURCES.tsv file (empty list if there is none), header first."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as e:
-        log.warning("%s cannot be read (%s); documents get no metadata", path, e.strerror or e)
-        return []
-    raws = data.splitlines(keepends=True)
-    texts: list[str] = []
-    odd: list[str] = []
-    for number, raw in enumerate(raws, start=1):
-        body = raw.rstrip(b"\r\n")
-        if number == 1 and body.startswith(b"\xef\xbb\xbf"):
-            body = body[3:]  # UTF-8 byte-order mark (Excel, Notepad)
-        text, how = _decode_line(body)
-        if how:
-            odd.append(f"line {number} ({how})")
-        texts.append(text)
-    if odd:
-        log.warning("%s is not valid UTF-8: %s; save it as UTF-8", path, ", ".join(odd))
-    split = csv.reader(texts, delimiter="\t", quoting=csv.QUOTE_NONE)
-    return [MetadataLine(n, raw, fields) for n, (raw, fields) in enumerate(zip(raws, split, strict=True), start=1)]
-
-
-def metadata_columns(lines: list[MetadataLine]) -> list[str]:
-    """The header's column names, stripped and lower-cased (the default columns if no file)."""
-    if not lines:
-        return list(METADATA_COLUMNS)
-    return [c.strip().lower() for c in lines[0].fields]
-
-
-def metadata_row(columns: list[str], line: MetadataLine) -> dict[str, str]:
-    """One data line as {column: value}; missing trailing fields are empty."""
-    values = line.fields + [""] * (len(columns) - len(line.fields))
-    return {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
-
-
-def read_metadata(corpus_dir: Path) -> dict[str, dict[str, str]]:
-    """SOURCES.tsv rows keyed by file name (columns: file, title, publisher, date, url)."""
-    path = corpus_dir / METADATA_FILE
-    lines = metadata_lines(path)
-    columns = metadata_columns(lines)
-    if lines and "file" not in columns:
-        log.warning("%s line 1: no 'file' column in the header %r; documents get no metadata", path, columns)
-        return {}
-    rows: dict[str, dict[str, str]] = {}
-    for line in lines[1:]:
-        if len(line.fields) > len(columns):
-            log.warning(
-                "%s line %d: %d fields, the header has %d; extra fields ignored",
-                path,
-                line.number,
-                len(line.fields),
-                len(columns),
-            )
-        row = metadata_row(columns, line)
-        if row.get("file"):
-            rows[row["file"]] = row
-    return rows
 
 
 # --- one reader per format (each runs in the parsing child process) ------------------------
@@ -382,9 +289,9 @@ class _ParserProcess:
     def _start(self) -> None:
         child_read, parent_write = os.pipe()
         parent_read, child_write = os.pipe()
-        root = str(Path(__file__).resolve().parent.parent)  # this checkout's rag package
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding this checkout's rag package
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        code = "import sys; from rag.documents import serve_parser; serve_parser(int(sys.argv[1]), int(sys.argv[2]))"
+        code = "import sys; from rag.ingest.documents import serve_parser; serve_parser(*map(int, sys.argv[1:3]))"
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", code, str(child_read), str(child_write)],

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
+from ..text import detect_language, split_sentences
 from .documents import Document
-from .text import split_sentences
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Chunk:
     start: int  # character offsets of the chunk in the document text
     end: int
     text: str
+
+    @cached_property
+    def lang(self) -> str:
+        """The language its text is written in ("en", "zh", "ko"): detected once, then carried."""
+        return detect_language(self.text)
 
     def to_dict(self) -> dict:
         return asdict(self)

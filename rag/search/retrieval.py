@@ -3,15 +3,9 @@
 Hybrid by default: dense search (FAISS, cosine) and keyword search (BM25 over
 ``rag.text.keyword_tokens``, which splits Chinese and Korean into character bigrams) each
 propose ``candidates`` chunks; every candidate of either list is then scored by both, and the
-two scores are fused:
-
-- ``fusion="convex"`` (default): each score min-max normalised over the candidates, then
-  ``dense_weight * dense + (1 - dense_weight) * bm25``. Scores carry how sure each retriever is,
-  which ranks alone lose: on CMRC 2018 this beats BM25 alone, while equal-weight RRF fell
-  below it (eval/README.md).
-- ``fusion="rrf"``: reciprocal rank fusion, sum of 1/(rrf_k + rank), weighted the same way.
-
-``retrieval_mode`` switches to dense-only or BM25-only for comparison.
+two scores are fused (``rag.search.fusion``: ``convex`` by default, weighted by
+``dense_weight``, or ``rrf``). ``retrieval_mode`` switches to dense-only or BM25-only for
+comparison (``rag.config.RETRIEVAL_MODES``).
 
 ``Retriever.search`` reads one snapshot of the index for every step (a re-index swapping in a
 new one mid-search cannot mix two versions), gathers the fused candidates, passes them through
@@ -29,11 +23,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .chunking import Chunk
-from .config import Settings
-from .embedding import Embedder
-from .index import LoadedIndex
-from .text import keyword_tokens
+from ..config import Settings
+from ..embedders import Embedder
+from ..ingest.chunking import Chunk
+from ..ingest.store import LoadedIndex
+from ..text import keyword_tokens
+from .fusion import convex, rrf
 
 
 @dataclass
@@ -164,8 +159,9 @@ def _ms(since: float) -> float:
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None, progress=None) -> Retriever:
     """Load the index, building or updating it first if it is missing or unusable."""
-    from .embedding import get_embedder
-    from .index import IndexUnavailable, build_index, expected_identity, load_index
+    from ..embedders import get_embedder
+    from ..ingest.build import build_index
+    from ..ingest.store import IndexUnavailable, expected_identity, load_index
 
     embedder = embedder or get_embedder(settings)
     identity = expected_identity(settings, embedder)
@@ -197,29 +193,3 @@ def top_n(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
     rows = np.argpartition(-scores, n - 1)[:n]
     rows = rows[np.argsort(-scores[rows], kind="stable")]
     return [(int(r), float(scores[r])) for r in rows if scores[r] > 0]
-
-
-def rrf(
-    rankings: list[list[tuple[int, float]]], k: int = 60, weights: list[float] | None = None
-) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of several ranked lists of (row, score), optionally weighted."""
-    weights = weights or [1.0] * len(rankings)
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, (row, _) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda item: -item[1])
-
-
-def convex(rows: list[int], scores: list[dict[int, float]], weights: list[float]) -> list[tuple[int, float]]:
-    """Convex combination of min-max normalised scores of the same candidate rows."""
-    if not rows:
-        return []
-    fused = dict.fromkeys(rows, 0.0)
-    for by_row, weight in zip(scores, weights, strict=True):
-        values = np.array([by_row[r] for r in rows], dtype=np.float64)
-        low, span = values.min(), np.ptp(values)
-        normalised = (values - low) / span if span > 0 else np.ones_like(values)
-        for r, v in zip(rows, normalised, strict=True):
-            fused[r] += weight * float(v)
-    return sorted(fused.items(), key=lambda item: -item[1])

@@ -16,7 +16,7 @@ import json
 import threading
 from collections import OrderedDict
 
-from .text import clean_text
+from ..text import clean_text
 
 # settings that do not change what an answer says
 _NOT_ANSWER_SHAPING = {

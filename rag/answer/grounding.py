@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..text import MONTH_NAMES, MONTHS, detect_language, keyword_tokens, split_sentences
 from .languages import LANGUAGES
-from .text import detect_language, keyword_tokens, split_sentences
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|percent\b|per cent\b|％)?", re.I)
@@ -41,13 +41,8 @@ _REFUSAL = re.compile("|".join(f"(?:{lang.refusal})" for lang in LANGUAGES.value
 _YES = re.compile(r"^(?:yes\b|是的|是|네|예)", re.I)
 
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split(), start=1
-    )
-}
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
+_MONTHS = {m: i for i, m in enumerate(MONTHS, start=1)}
+_MONTH = f"({MONTH_NAMES})"
 _DATES = (
     (
         re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
@@ -172,11 +167,11 @@ class GroundingResult:
         return seen
 
 
-def _overlap(sentence: str, passage: str) -> float | None:
+def _overlap(sentence: str, passage: str, same_language: bool) -> float | None:
     """Share of the sentence's keywords found in the passage; None when the two are in
     different scripts (a Korean answer over an English passage) and share no Latin words."""
     words = set(keyword_tokens(normalise(sentence)))
-    if detect_language(sentence) != detect_language(passage):
+    if not same_language:
         words = {w for w in words if w.isascii()}
     if not words:
         return None
@@ -184,13 +179,19 @@ def _overlap(sentence: str, passage: str) -> float | None:
 
 
 def check_sentence(
-    sentence: str, passages: list[str], question: str = "", min_overlap: float = 0.5, min_cited_overlap: float = 0.3
+    sentence: str,
+    passages: list[str],
+    question: str = "",
+    min_overlap: float = 0.5,
+    min_cited_overlap: float = 0.3,
+    langs: list[str] | None = None,
 ) -> CheckedSentence:
     """Keep, re-attribute or drop one answer sentence (see module docstring).
 
     Every claim needs support in the passages the sentence cites, names the question states
     too: the investor reads the cited passage (with its document's title, publisher and date),
     so "the Chinese government supports ..." needs "Chinese" there, not only in the question.
+    ``langs``: each passage's language, when the caller has detected it once for all sentences.
     """
     body = CITATION.sub("", sentence).strip()
     if not body or re.fullmatch(r"[\W_]+", body):
@@ -205,12 +206,20 @@ def check_sentence(
     if question and len(set(keyword_tokens(body)) - set(keyword_tokens(question))) < 2:
         if not (_YES.match(body) and given):
             return CheckedSentence(body, [], False, "restates the question")
-    cited_text = " ".join(passages[n - 1] for n in given)
-    overlap = _overlap(body, cited_text)
-    if given and all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
-        return CheckedSentence(_with_citations(body, given), given, True)
+    lang = detect_language(body)
+    langs = langs or [detect_language(p) for p in passages]
+    if given:
+        cited_text = " ".join(passages[n - 1] for n in given)
+        cited_lang = langs[given[0] - 1] if len(given) == 1 else detect_language(cited_text)
+        overlap = _overlap(body, cited_text, lang == cited_lang)
+        if all(supports(cited_text, f) for f in facts) and (overlap is None or overlap >= min_cited_overlap):
+            return CheckedSentence(_with_citations(body, given), given, True)
     # no valid citation, or the cited passages lack a claim: find the passage that supports it all
-    candidates = [(i + 1, _overlap(body, p)) for i, p in enumerate(passages) if all(supports(p, f) for f in facts)]
+    candidates = [
+        (i + 1, _overlap(body, p, lang == langs[i]))
+        for i, p in enumerate(passages)
+        if all(supports(p, f) for f in facts)
+    ]
     candidates = [(n, score) for n, score in candidates if score is not None and score >= min_overlap]
     if candidates:
         n = max(candidates, key=lambda c: c[1])[0]
@@ -241,6 +250,7 @@ def markers_before_stops(text: str) -> str:
 def check_answer(answer: str, passages: list[str], question: str = "") -> GroundingResult:
     """Check every sentence of ``answer`` against ``passages`` (passage n = passages[n-1])."""
     result = GroundingResult()
+    langs = [detect_language(p) for p in passages]
     for span in split_sentences(markers_before_stops(answer)):
-        result.sentences.append(check_sentence(span.text, passages, question))
+        result.sentences.append(check_sentence(span.text, passages, question, langs=langs))
     return result

@@ -24,16 +24,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..generation.base import Generator, GeneratorError, Prompt
+from ..text import HAN, HANGUL, MONTH_NAMES, MONTHS, detect_language
 from . import prompts
-from .generation.base import Generator, GeneratorError, Prompt
+from .glossary import terms_in
 from .grounding import CITATION, NEGATIONS, cited_numbers, claims, iso_dates
-from .languages import language, terms_in
-from .text import HAN, HANGUL, detect_language
+from .languages import language
 
 log = logging.getLogger(__name__)
 
-_MONTHS = "january february march april may june july august september october november december".split()
-_MONTH_WORD = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.I)
+_MONTH_WORD = re.compile(rf"\b({MONTH_NAMES})\b", re.I)
 
 
 @dataclass
@@ -78,7 +78,7 @@ _RENDERED = frozenset(
     municipal provincial city province national international department office bureau affairs overseas foreign
     zone district area center centre university company co ltd
     """.split()
-) | frozenset(_MONTHS)
+) | frozenset(MONTHS)
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
@@ -111,9 +111,11 @@ def check(
     target: str,
     meaning: Callable[[str, str], float] | None = None,
     min_meaning: float = 0.5,
+    source_lang: str | None = None,
 ) -> str:
-    """Why ``translated`` is not a faithful rendering of ``source`` into ``target`` ("" when it is)."""
-    src_lang = detect_language(CITATION.sub("", source))
+    """Why ``translated`` is not a faithful rendering of ``source`` into ``target`` ("" when it is);
+    ``source_lang``: the source's language, when the caller has detected it."""
+    src_lang = source_lang or detect_language(CITATION.sub("", source))
     if not translated.strip():
         return "empty"
     if detect_language(CITATION.sub("", translated)) != target:
@@ -125,7 +127,7 @@ def check(
     # numbers: the same ones, dates compared in ISO form; a month name may become its number
     want = _numbers(iso_dates(CITATION.sub("", source)))
     have = _numbers(iso_dates(CITATION.sub("", translated)))
-    months = {str(_MONTHS.index(m.lower()) + 1) for m in _MONTH_WORD.findall(source)}
+    months = {str(MONTHS.index(m.lower()) + 1) for m in _MONTH_WORD.findall(source)}
     missing = [n for n in want if n not in have]
     extra = [n for n in have if n not in want and n not in months]
     if missing or extra:
@@ -155,6 +157,20 @@ def check(
     return ""
 
 
+def meaning_similarity(settings) -> Callable[[str, str], float]:
+    """The translation check's meaning test: cosine of two sentences by multilingual USE (loaded
+    once per process by ``rag.embedders.get_embedder``, whatever the configured embedder)."""
+    from ..embedders import get_embedder
+
+    use = get_embedder(settings.model_copy(update={"embedder": "use-multilingual"}))
+
+    def similarity(a: str, b: str) -> float:
+        va, vb = use.encode([a, b], kind="query")
+        return float(va @ vb)
+
+    return similarity
+
+
 class Translator:
     """Translates one verified sentence at a time with the answering model, checked."""
 
@@ -175,10 +191,10 @@ class Translator:
         text = prompts.render("translate", target=language(target).name, terms=hint, sentence=sentence)
         return Prompt(messages=[{"role": "user", "content": text}], question=sentence, max_tokens=200, temperature=0.0)
 
-    def render(self, sentence: str, target: str) -> str:
+    def render(self, sentence: str, target: str, source_lang: str | None = None) -> str:
         """The model's translation as it wrote it, less any preamble: unchecked (GeneratorError
         when the model fails)."""
-        source_lang = detect_language(CITATION.sub("", sentence))
+        source_lang = source_lang or detect_language(CITATION.sub("", sentence))
         out = self.generator.generate(self.prompt(sentence, source_lang, target)).strip()
         lines = [line.strip() for line in _PREAMBLE.sub("", out).splitlines() if line.strip()]
         return lines[0].strip('"“”') if lines else ""
@@ -188,11 +204,11 @@ class Translator:
         if source_lang == target:
             return Translation(sentence, sentence, False)
         try:
-            out = self.render(sentence, target)
+            out = self.render(sentence, target, source_lang)
         except GeneratorError as e:
             log.warning("translation failed: %s", e)
             return Translation(sentence, sentence, False, "the model failed")
-        reason = check(sentence, out, target, self.meaning, self.min_meaning)
+        reason = check(sentence, out, target, self.meaning, self.min_meaning, source_lang)
         if reason:
             log.info("translation not shown (%s): %r -> %r", reason, sentence, out)
             return Translation(sentence, sentence, False, reason)

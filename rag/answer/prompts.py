@@ -1,0 +1,90 @@
+"""Prompts: the text templates the language model is given, kept as plain files a staff member
+can read (``rag/data/prompts/*.txt``), with ``{name}`` fields filled in by the code:
+
+  * ``system.txt``: the system turn of every answer;
+  * ``answer.txt``: the user turn of an answer: numbered passages, the grounding rules (in the
+    user turn: rules only in the system turn let a small model invent rates), the question;
+  * ``rewrite.txt``: a follow-up as one standalone English query, from the conversation;
+  * ``question.txt``: a first question in Chinese or Korean, translated into English (the
+    search query, and the meaning given to the model beside the question as asked; a plain
+    translation kept the questions' form better than the rewrite did: 46 Chinese/Korean
+    questions of eval/questions.jsonl read side by side);
+  * ``translate.txt``: one verified sentence into the investor's language.
+A file's last line break is not part of the prompt. Changing a prompt changes answers: judge it
+with ``python -m eval run`` and ``eval compare`` (eval/README.md).
+
+``answer_prompt`` puts an answer's prompt together (step 4 of ``Assistant.ask_stream``): the
+numbered passages under their document titles, the rules, the question and its meaning;
+``fit_answer_prompt`` makes it fit the model's context.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+
+from ..config import Settings
+from ..generation.base import Generator, Prompt
+from ..search.retrieval import Hit
+from .languages import language
+
+log = logging.getLogger(__name__)
+
+PROMPTS_DIR = Path(__file__).parent.parent / "data" / "prompts"
+
+
+@cache
+def template(name: str) -> str:
+    """The template ``name`` (file ``name.txt``), without its final line break."""
+    text = (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def render(name: str, **fields: str) -> str:
+    return template(name).format(**fields)
+
+
+def answer_prompt(question: str, standalone: str, hits: list[Hit], lang: str, settings: Settings) -> Prompt:
+    """The prompt of an answer in ``lang`` from the numbered passages ``hits``."""
+    blocks = "\n\n".join(f"[{i}] ({h.chunk.title})\n{h.chunk.text}" for i, h in enumerate(hits, start=1))
+    # a follow-up's search query ends with the question itself (for BM25); say it once
+    meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
+    asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
+    own = language(lang)
+    user = render("answer", passages=blocks, language=own.name, sentences="4", question=asked, answer_in=own.answer_in)
+    return Prompt(
+        messages=[{"role": "system", "content": template("system")}, {"role": "user", "content": user}],
+        # the extractive backend matches sentences against this: the investor's own words when
+        # they are English (a follow-up names what is new), else the English rewrite
+        question=question if lang == "en" else standalone,
+        passages=[h.chunk.text for h in hits],
+        max_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+    )
+
+
+def fit_answer_prompt(
+    question: str, standalone: str, hits: list[Hit], lang: str, generator: Generator, settings: Settings
+) -> tuple[Prompt, list[Hit]]:
+    """The prompt, made to fit the model's context with room for the answer: a long question
+    is cut first, then the weakest passages are left out (they are not cited then either)."""
+    budget = settings.llm_context - settings.max_new_tokens - 64  # chat template and margin
+
+    def size(p: Prompt) -> int:
+        return sum(generator.count_tokens(m["content"]) + 8 for m in p.messages)
+
+    prompt = answer_prompt(question, standalone, hits, lang, settings)
+    if size(prompt) <= budget:
+        return prompt, hits
+    question, standalone = _cut(question, 600), _cut(standalone, 300)
+    prompt = answer_prompt(question, standalone, hits, lang, settings)
+    while size(prompt) > budget and len(hits) > 1:
+        hits = hits[:-1]
+        prompt = answer_prompt(question, standalone, hits, lang, settings)
+    log.info("prompt cut to fit %d tokens: %d passages", budget, len(hits))
+    return prompt, hits
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"
