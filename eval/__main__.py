@@ -1,4 +1,4 @@
-"""``python -m eval run|compare|cmrc``: thin command line over eval.run, eval.compare, eval.cmrc."""
+"""``python -m eval run|rescore|compare|cmrc|tune|replay|embedders``: thin command line over the eval modules."""
 
 from __future__ import annotations
 
@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="write the measurements as JSON here")
     sp.set_defaults(func=cmd_tune)
 
+    sp = sub.add_parser("replay", help="a run's drafts through the checks under other attribution settings (no LLM)")
+    sp.add_argument("run", help="run folder (its results.jsonl records the drafts)")
+    sp.add_argument("--meaning-weight", nargs="+", type=float, default=[0.0, 0.5, 1.0])
+    sp.add_argument("--min-meaning", nargs="+", type=float, default=[0.6, 0.7, 0.8])
+    sp.set_defaults(func=cmd_replay)
+
     sp = sub.add_parser("embedders", help="per-language retrieval and thresholds of each embedder and query path")
     sp.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
     sp.add_argument(
@@ -200,6 +206,14 @@ def cmd_embedders(args) -> int:
         args.cmrc_split,
         Path(args.out) if args.out else None,
     )
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from .replay import replay, table
+
+    rows = replay(Path(args.run), args.meaning_weight, args.min_meaning)
+    print(table(rows))
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from rag.answer.grounding import iso_dates
@@ -212,6 +213,18 @@ def groundedness(answer: str, passages: dict[int, str]) -> tuple[float | None, l
 
 # --- refusals and language ----------------------------------------------------------------
 
+# an answer talking about "the passage" instead of the zone (an investor never saw a passage)
+PASSAGE_TALK = re.compile(
+    r"\b(?:the|this|that|above|provided|given) (?:passages?|texts?)\b"
+    r"|\baccording to the (?:passages?|texts?|documents?)\b|段落|文中|지문|본문|단락",
+    re.I,
+)
+
+
+def talks_about_passage(answer: str) -> bool:
+    return PASSAGE_TALK.search(answer or "") is not None
+
+
 # per language in rag/answer/languages.py (``Language.refusal_eval``), apart from the pipeline's own patterns
 REFUSAL_PATTERNS = [pattern for lang in LANGUAGES.values() for pattern in lang.refusal_eval]
 _REFUSAL = re.compile("|".join(REFUSAL_PATTERNS), re.IGNORECASE)
@@ -366,6 +379,11 @@ def score_question(q: dict, record: dict) -> dict:
         "ungrounded": [],
         "opens_yes_no": None,
         "answer_type_match": None,
+        # where an answerable question was refused: at the evidence gate, or after the draft
+        "refused_at": (record.get("abstained_at") or "check") if refused else "",
+        "passage_talk": None if refused else talks_about_passage(answer),
+        "quoted": bool(record.get("quoted")),
+        "placements": dict(record.get("placements") or {}),
     }
     yesno, figures = question_kind(q)
     if not refused:
@@ -381,10 +399,12 @@ def score_question(q: dict, record: dict) -> dict:
         if not refused:
             out["citation_precision"] = citation_precision([c.get("doc_id") for c in cited], q.get("doc"))
     if not refused:
-        # a passage is what the model was shown: its document title, then its text
-        # a passage is what the investor sees: its document's title, publisher and date, then its text
+        # a passage is what the investor sees: its document's title, what the document is about (when
+        # the title does not say), publisher and date, then its text
         shown = {
-            n: "\n".join(x for x in (c.get("title"), c.get("publisher"), c.get("date"), c.get("text")) if x)
+            n: "\n".join(
+                x for x in (c.get("title"), c.get("about"), c.get("publisher"), c.get("date"), c.get("text")) if x
+            )
             for n, c in by_n.items()
         }
         g, bad = groundedness(answer, shown)
@@ -448,10 +468,17 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
     m["groundedness"] = mean(s["groundedness"] for s in scored)
     m["refusal_accuracy"] = rate(s["refused"] for s in unans)
     m["false_refusals"] = rate(s["refused"] for s in ans)
+    m["false_refusals_gate"] = rate(s["refused_at"] == "gate" for s in ans)
+    m["false_refusals_check"] = rate(s["refused_at"] == "check" for s in ans)
+    m["passage_talk"] = rate(s.get("passage_talk") for s in scored)
+    m["quoted_answers"] = sum(bool(s.get("quoted")) and not s["refused"] for s in scored)
+    m["citation_placement"] = dict(sum((Counter(s.get("placements") or {}) for s in scored), Counter()))
     m["language_match"] = rate(s["language_match"] for s in scored)
     m["yes_no_openings"] = rate(s.get("opens_yes_no") for s in scored)
     m["answer_type_match"] = rate(s.get("answer_type_match") for s in scored)
     m["pass_rate"] = rate(s["pass"] for s in scored)
+    sizes = [r.get("prompt_tokens") for r in records if r.get("prompt_tokens")]
+    m["prompt_tokens_p50"], m["prompt_tokens_p95"] = percentile(sizes, 50), percentile(sizes, 95)
     for part in ("total", "retrieve", "generate"):
         times = [(r.get("timings_ms") or {}).get(part) for r in records]
         times = [t for t in times if t is not None]
@@ -484,6 +511,7 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
             "fact_recall": mean(s["fact_recall"] for q, s in sub if q.get("answerable")),
             "refusal_accuracy": rate(s["refused"] for q, s in sub if not q.get("answerable")),
             "false_refusals": rate(s["refused"] for q, s in sub if q.get("answerable")),
+            "false_refusals_gate": rate(s["refused_at"] == "gate" for q, s in sub if q.get("answerable")),
             "language_match": rate(s["language_match"] for q, s in sub),
             "yes_no_openings": rate(s.get("opens_yes_no") for q, s in sub),
             "latency_total_p50_ms": percentile(times, 50),
@@ -503,6 +531,11 @@ DIRECTION = {
     "groundedness": 1,
     "refusal_accuracy": 1,
     "false_refusals": -1,
+    "false_refusals_gate": -1,
+    "false_refusals_check": -1,
+    "passage_talk": -1,
+    "prompt_tokens_p50": -1,
+    "prompt_tokens_p95": -1,
     "language_match": 1,
     "yes_no_openings": -1,
     "answer_type_match": 1,

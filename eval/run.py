@@ -201,6 +201,11 @@ def record_for(q: dict, answer=None, error: str | None = None, wall_ms: float | 
         source_answer=data.get("source_answer", ""),
         source_language=data.get("source_language", ""),
         translations=data.get("translations", []),
+        quoted=data.get("quoted", False),
+        abstained_at=data.get("abstained_at", ""),
+        placements=data.get("placements", {}),
+        draft=data.get("draft", ""),
+        prompt_tokens=data.get("prompt_tokens", 0),
         timings_ms=data.get("timings_ms", {}),
         error=None,
     )

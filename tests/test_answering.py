@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -165,13 +166,19 @@ def assert_guarantees(answer, k: int) -> None:
     if answer.abstained:
         assert not answer.citations
         return
-    cited = {c.n: f"{c.title}\n{c.text}" for c in answer.citations}
+    cited = {c.n: "\n".join(x for x in (c.title, c.about, c.text) if x) for c in answer.citations}
     assert set(M.markers(answer.answer)) <= set(cited), answer.answer
     # the verified draft, in the passages' language (each translation of it is checked on its own)
     share, bad = M.groundedness(answer.source_answer or answer.answer, cited)
     assert share in (None, 1.0), bad
     if not answer.intent.yesno:
         assert not M.opens_with_yes_no(answer.answer), answer.answer
+    # about the zone, not about "the passage" (the evaluation's own reading)
+    assert not M.talks_about_passage(answer.source_answer or answer.answer), answer.answer
+    # a quote is its passage's own sentence, word for word
+    by_n = {c.n: c.text for c in answer.citations}
+    for text, n in re.findall(r"“([^”]+)” \[(\d+)\]", answer.source_answer or answer.answer):
+        assert text in by_n[int(n)], text
 
 
 @needs_model
@@ -183,10 +190,38 @@ def assert_guarantees(answer, k: int) -> None:
         "Who heads the investment promotion bureau of the Jingyue high-tech zone?",
         "Does the China-ROK zone support energy saving businesses?",
         "中韩示范区计划建设哪些产业园区？",
+        # a fact in a passage that never names the zone; a who-question in Chinese; a list in Korean
+        "What is the overall layout plan that Jingyue is working to complete called?",
+        "净月高新区招商局局长是谁？",
+        "시범구는 공공보건 분야에서 어떤 협력 프로젝트를 추진하나요?",
     ],
 )
 def test_llm_answers_keep_the_pipeline_guarantees(llm, question):
     assert_guarantees(llm.ask(question), llm.settings.top_k)
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who should I contact at the China-ROK zone to apply for an investment subsidy?",
+        "想申请中韩示范区的投资补贴，应该联系谁？",
+        "시범구 투자 상담은 어디에 연락하면 되나요?",
+    ],
+)
+def test_a_contact_question_abstains_when_no_passage_gives_a_contact(llm, question):
+    """Guaranteed by the pipeline: the corpus holds no phone number, e-mail, website or street
+    address, so neither a drafted sentence nor a quote can give a contact, whatever names the
+    passages hold."""
+    from rag.answer.intent import CONTACT_KINDS, analyse, figures_in
+
+    assert analyse(question).wants == "contact"
+    chunks = llm.retriever.index.chunks
+    assert not any(figures_in(f"{c.title}\n{c.text}").get(kind) for c in chunks for kind in CONTACT_KINDS)
+    answer = llm.ask(question)
+    assert answer.abstained, answer.answer
+    assert_guarantees(answer, llm.settings.top_k)
 
 
 @needs_model

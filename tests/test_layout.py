@@ -1,6 +1,6 @@
 """The package's layout: folders by role along the question's path, every import pointing down.
 
-Floors, bottom first (README "How it works"): text; embedders and generation; config; ingest and
+Floors, bottom first (README "How it works"): text and glossary; embedders and generation; config; ingest and
 feedback; search; answer; web; the command line. An import from a module to one on a higher
 floor, or an import circle, fails here, as does a module over 450 lines, a class over 250 or a
 function over 80 (the README says why a size is kept)."""
@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "rag"
 FLOORS = {
     "rag.text": 0,
+    "rag.glossary": 0,
     "rag.embedders": 1,
     "rag.generation": 1,
     "rag.config": 2,

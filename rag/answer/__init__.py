@@ -11,5 +11,5 @@
   (what a question asks for, and whether a sentence gives it);
 - ``translation.py``: verified sentences into the investor's language, checked (step 6);
 - ``cache.py``: repeated questions (step 0);
-- ``languages.py``: every per-language table; ``glossary.py``: zone names and policy terms.
+- ``languages.py``: every per-language table (the glossary of names and terms is ``rag.glossary``).
 """

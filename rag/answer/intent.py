@@ -26,14 +26,16 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..glossary import terms_in
 from ..text import MONTH_NAMES, detect_language, keyword_tokens, split_sentences
-from .glossary import terms_in
 from .grounding import CITATION, claims, iso_dates, normalise, supports
 from .languages import ENGLISH, LANGUAGES, Language, language
 
 # kinds of figure a question can ask for; "count" and "amount" are weak (any plain number or
 # amount) and give way to a specific kind asked in the same question
-FIGURE_KINDS = ("percent", "money", "phone", "email", "url", "date", "area", "duration", "count", "amount")
+FIGURE_KINDS = ("percent", "money", "phone", "email", "url", "date", "area", "duration", "count", "amount", "address")
+# what answers a question asking for a contact: a way to reach someone, not a name
+CONTACT_KINDS = ("phone", "email", "url", "address")
 _WEAK = {"count", "amount"}
 
 
@@ -41,20 +43,32 @@ _WEAK = {"count", "amount"}
 class Intent:
     lang: str = "en"
     yesno: bool = False  # a yes/no question: the answer may open with Yes or No
-    wants: str = ""  # "figure", "who", "where" or "" (nothing in particular)
+    wants: str = ""  # "figure", "contact", "who", "where" or "" (nothing in particular)
     figures: tuple[str, ...] = ()  # with wants == "figure": the kinds asked for (any one delivers)
     focus: frozenset[str] = field(default_factory=frozenset)  # terms an answer sentence must address
     names: tuple[str, ...] = ()  # names the question itself states (not an answer to "who")
+    lists: bool = False  # asks for a list ("which fields ..."): every item the passage gives
 
     @property
     def wants_label(self) -> str:
         """What the question wants, in words (for logs and the removed-sentence reasons)."""
         if self.wants == "figure":
             return "figure of the kind asked for (" + " or ".join(self.figures) + ")"
-        return {"who": "person or organisation", "where": "place"}.get(self.wants, "answer")
+        labels = {
+            "who": "person or organisation",
+            "where": "place",
+            "contact": "contact (phone, e-mail, website, address)",
+        }
+        return labels.get(self.wants, "answer")
 
     def to_json(self) -> dict:
-        return {"yesno": self.yesno, "wants": self.wants, "figures": list(self.figures), "focus": sorted(self.focus)}
+        return {
+            "yesno": self.yesno,
+            "wants": self.wants,
+            "figures": list(self.figures),
+            "focus": sorted(self.focus),
+            "lists": self.lists,
+        }
 
 
 # --- the question ------------------------------------------------------------------------------
@@ -85,6 +99,8 @@ def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = (),
     kinds_of = re.search(table.kinds_of, low)
     if figures:
         wants = "figure"
+    elif re.search(table.contact, low, re.I):  # "who should I contact" wants a phone or an address, not a name
+        wants = "contact"
     elif kinds_of:  # "what kinds of companies ..." asks for kinds, not for names
         wants = ""
     elif re.search(table.who, low, re.I):
@@ -100,6 +116,7 @@ def analyse(question: str, standalone: str = "", readings: tuple[str, ...] = (),
         figures=tuple(figures),
         focus=frozenset(focus_terms(question, lang).union(focus_terms(standalone), *map(focus_terms, readings))),
         names=tuple(c for c in claims(f"{question} {standalone}") if _is_name_claim(c)),
+        lists=not figures and re.search(table.list_cue, low, re.I) is not None,
     )
 
 
@@ -181,6 +198,18 @@ def addresses(intent: Intent, sentence: str, evidence: str = "") -> bool:
     return False
 
 
+def focus_share(intent: Intent, text: str) -> float:
+    """Share of the question's focus terms that ``text`` contains, counting only the terms written
+    in its script (an English passage cannot hold a Chinese bigram); 0 when there are none."""
+    low = CITATION.sub("", text).lower()
+    ascii_text = detect_language(low) == "en"
+    terms = [t for t in intent.focus if t.isascii() == ascii_text]
+    if not terms:
+        return 0.0
+    words = {_stem(t) for t in keyword_tokens(low) if t.isascii()}
+    return sum(_term_matches(t, words, low) for t in terms) / len(terms)
+
+
 # --- the answer --------------------------------------------------------------------------------
 
 _NUM = r"\d+(?:[.,]\d+)*"
@@ -203,6 +232,11 @@ _FIGURES: dict[str, re.Pattern] = {
     "phone": re.compile(r"(?<![\d-])(?:\+?\d{1,3}[\s-]?)?(?:\(?0?\d{2,4}\)?[\s-]?)?\d{3,4}[\s-]?\d{4}(?![\d-])"),
     "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     "url": re.compile(r"https?://\S+|\bwww\.\S+", re.I),
+    # a street address: "No. 1888 Renmin Street", "3188 Boxue Road"; 人民大街1888号; 보학로 123
+    "address": re.compile(
+        r"\b(?:No\.\s*)?\d+[A-Za-z-]*,?\s+(?:[A-Z][\w'-]*\s+){0,4}(?:Road|Street|Avenue|Boulevard|Lane|Rd|St|Ave)\b"
+        r"|[\u4e00-\u9fff]{1,12}(?:路|街|大道|大街)\s*\d+\s*号|[\uac00-\ud7af]{1,10}(?:로|길)\s*\d+",
+    ),
     "date": re.compile(
         r"\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b"
         rf"|\b(?:{MONTH_NAMES})\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
@@ -229,7 +263,7 @@ def figures_in(sentence: str) -> dict[str, list[str]]:
     found = {kind: [m.group().strip() for m in pattern.finditer(body)] for kind, pattern in _FIGURES.items()}
     # a count is a number that is no date, year, name part ("5G") or phone number
     rest = body
-    for kind in ("date", "phone", "email", "url"):
+    for kind in ("date", "phone", "email", "url", "address"):
         for text in found[kind]:
             rest = rest.replace(text, " ")
     counts = [m.group() for m in re.finditer(rf"(?<![A-Za-z0-9_.]){_NUM}(?![A-Za-z0-9_.%-]|\.\d)", rest)]
@@ -268,9 +302,10 @@ def delivers(intent: Intent, sentence: str, cited: str, lang: str | None = None)
     if not intent.wants:
         return True
     body = CITATION.sub("", sentence)
-    if intent.wants == "figure":
+    if intent.wants in ("figure", "contact"):
         stated = figures_in(body)
-        return any(_figure_supported(f, cited) for kind in intent.figures for f in stated.get(kind, []))
+        kinds = intent.figures if intent.wants == "figure" else CONTACT_KINDS
+        return any(_figure_supported(f, cited) for kind in kinds for f in stated.get(kind, []))
     asked = {n.lower() for n in intent.names}
     names = [
         n
@@ -300,16 +335,32 @@ def opens_with_yes_no(text: str, lang: str | None = None) -> bool:
 
 
 def reshape(sentence: str, intent: Intent, lang: str | None = None) -> str:
-    """The sentence without a leading "Yes,"/"No," when the question was not a yes/no question
-    (the rest of the sentence kept as written, capitalised); unchanged otherwise. ``lang``: the
-    sentence's language, if known."""
-    if intent.yesno:
-        return sentence
+    """The sentence as an answer about the zone, in the shape of the question: without what it
+    says about the passage ("According to the passage, ...", "The passage states that ...": an
+    investor never saw a passage), and without a leading "Yes,"/"No," when the question was not a
+    yes/no question (the rest kept as written, capitalised). ``lang``: the sentence's language."""
     table = language(lang or detect_language(sentence))
-    if not table.yes_no_opening:
-        return sentence
-    m = re.match(table.yes_no_opening, sentence, re.I)
-    if not m:
-        return sentence
-    rest = sentence[m.end() :].lstrip()
+    m = re.match(table.yes_no_opening, sentence, re.I) if table.yes_no_opening else None
+    opening, rest = (sentence[: m.end()], sentence[m.end() :].lstrip()) if m else ("", sentence)
+    lead = re.match(table.meta_lead, rest, re.I) if table.meta_lead else None
+    if lead and lead.end() < len(rest):
+        rest = _unquoted(rest[lead.end() :])
+        rest = rest if opening and intent.yesno else rest[:1].upper() + rest[1:]
+    if intent.yesno and opening:
+        return f"{opening.rstrip()} {rest}" if rest else opening.rstrip()
     return rest[:1].upper() + rest[1:] if rest else ""
+
+
+def about_the_passage(sentence: str, lang: str | None = None) -> bool:
+    """Whether the sentence still talks about "the passage" rather than the zone."""
+    table = language(lang or detect_language(sentence))
+    return bool(table.meta) and re.search(table.meta, CITATION.sub("", sentence), re.I) is not None
+
+
+_QUOTED = re.compile(r'^["“”\'‘’「『](.+?)["“”\'‘’」』]((?:\s*\[\d+(?:\s*[,，、]\s*\d+)*\])*\s*[.。!?！？]?)$')
+
+
+def _unquoted(text: str) -> str:
+    """A sentence that is one quotation ("\"Focus on ...\" [1].") as the words quoted."""
+    m = _QUOTED.match(text.strip())
+    return f"{m.group(1).rstrip()}{m.group(2)}" if m else text

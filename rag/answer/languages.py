@@ -13,7 +13,7 @@ per language, so adding a language is one entry here (plus its test):
     an organisation or a place (``rag.answer.intent``);
   * the notices the pipeline gives (the model unavailable, or failed on one question);
   * refusal phrases for the answer check (``rag.answer.grounding``) and for the evaluation.
-The glossary of zone names and policy terms is ``rag.answer.glossary``; the web page's own
+The glossary of zone names and policy terms is ``rag.glossary``; the web page's own
 texts are ``rag.web.texts``.
 """
 
@@ -51,6 +51,15 @@ class Language:
     # notices: the language model could not be loaded, or failed on this question
     model_unavailable: str = ""
     model_failed: str = ""
+    # a question asking for a contact (a phone, an e-mail, a website or an address, not just a name)
+    contact: str = ""
+    # a question asking for a list ("which fields ..."): the answer lists every item its passage gives
+    list_cue: str = ""
+    # the answer talking about the passage instead of the zone: ``meta_lead`` is cut from the start of
+    # a sentence ("According to the passage, ..."), a sentence still matching ``meta`` is dropped
+    meta_lead: str = ""
+    meta: str = ""
+    quoted: str = ""  # shown before an answer that quotes the documents (no drafted sentence survived)
 
 
 _ORG_EN = (
@@ -121,6 +130,8 @@ ENGLISH = Language(
         plan plans planned trying try tries mainly main especially exactly currently recently already
         china-rok when where why what which who how than be been being up about now against itself most
         per into onto over under whether either just still yet even bring brings develop
+        support supports supported supporting conduct conducts conducted conducting carry carries carried
+        foreign overseas abroad run runs running
         """.split()
     ),
     kinds_of=r"\b(?:what|which) (?:kinds?|sorts?|types?) of\b",
@@ -141,6 +152,24 @@ ENGLISH = Language(
         "The language model failed on this question, so this answer quotes the most relevant "
         "sentences of the documents instead."
     ),
+    contact=(
+        r"\bcontact(?:s| details| information| person| number)?\b|\bget in touch\b|\breach (?:them|the|someone)\b"
+        r"|\bwho (?:do|should|can) i (?:call|ask|talk to|speak to|write to)\b"
+    ),
+    list_cue=(
+        r"\b(?:which|what)(?: \w+){0,2} (?:fields?|industries|industry|sectors?|areas|kinds|types|parks|projects"
+        r"|products|drugs|resources|measures|directions|institutions|programmes|programs)\b|\blist\b"
+    ),
+    meta_lead=(
+        r"^(?:(?:according to|as (?:stated|mentioned|described|noted) in|based on)"
+        r" (?:the )?(?:(?:provided|given|above|cited) )?(?:passages?|texts?|documents?|information|context)"
+        r"(?: \[\d+\])?,?\s+"
+        r"|(?:the|this) (?:(?:provided|given|above|cited) )?(?:passages?|texts?|documents?)(?: \[\d+\])?"
+        r" (?:clearly |also |only )?(?:states?|says|mentions?|notes?|indicates?|explains?|shows?|describes?"
+        r"|suggests?|highlights?|reads?)(?: that)?[:,]?\s*)"
+    ),
+    meta=r"\b(?:the|this|that|above|provided|given|cited) (?:passages?|texts?)\b|\bin the passages?\b",
+    quoted="Quoted from the document:",
 )
 
 CHINESE = Language(
@@ -177,7 +206,7 @@ CHINESE = Language(
         """
         什么 哪些 哪个 哪里 哪儿 多少 是否 可以 能否 怎么 如何 为什么 我们 你们 公司 企业
         示范区 示范 中韩 长春 净月 高新区 高新 开发区 国际 合作 吉林 园区
-        鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要
+        鼓励 发展 支持 推动 促进 建设 计划 提供 设立 需要 主要 开展
         """.split()
     ),
     kinds_of=r"哪些|哪类|什么样",
@@ -185,6 +214,11 @@ CHINESE = Language(
     place_words=r"[区市省县镇路园国]",
     model_unavailable="语言模型暂时不可用，因此本回答直接引用文件中最相关的句子。",
     model_failed="语言模型未能回答这个问题，因此本回答直接引用文件中最相关的句子。",
+    contact=r"联系|联络|咨询电话|对接|找谁|联系人",
+    list_cue=r"哪些|哪几|有什么(?:领域|产业|行业)|什么(?:领域|产业|行业)",
+    meta_lead=r"^(?:根据|据|按照)?(?:上述|所给|提供的)?(?:段落|文中|文章|材料|资料|文本|原文)(?:\s*\[\d+\])?(?:中)?(?:提到|指出|表示|说明|显示|所述|记载)?[，,：:]?\s*",
+    meta=r"段落|文中|文本中|材料中",
+    quoted="以下引自文件原文：",
 )
 
 KOREAN = Language(
@@ -227,6 +261,13 @@ KOREAN = Language(
     place_words=r"구|시|성|도|로|단지|한국|중국",
     model_unavailable="지금은 언어 모델을 사용할 수 없어, 이 답변은 문서에서 가장 관련 있는 문장을 그대로 인용합니다.",
     model_failed="언어 모델이 이 질문에 답하지 못해, 이 답변은 문서에서 가장 관련 있는 문장을 그대로 인용합니다.",
+    contact=r"연락|문의|담당자|연락처|누구에게",
+    list_cue=(
+        r"어떤 (?:\S+ )?(?:분야|산업|업종|종류|제품|자원|기관|프로젝트|사업)|무슨 (?:분야|산업)|어느 (?:분야|산업)"
+    ),
+    meta_lead=r"^(?:지문|본문|단락|문단|자료|제시문)(?:\s*\[\d+\])?에 (?:따르면|의하면)[,，]?\s*",
+    meta=r"지문|본문|단락|문단|제시문",
+    quoted="문서 원문 인용:",
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE, KOREAN)}

@@ -29,7 +29,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+import numpy as np
 
 from ..config import Settings, get_settings
 from ..generation import get_generator
@@ -37,9 +39,12 @@ from ..generation.base import Generator, GeneratorError, Prompt
 from ..search.retrieval import Hit, Retriever, open_retriever
 from ..text import clean_text, detect_language, join_sentences
 from .cache import AnswerCache
+from .compress import compress
+from .grounding import CheckedSentence
 from .intent import analyse
 from .languages import language
-from .prompts import fit_answer_prompt
+from .prompts import fit_answer_prompt, prompt_tokens
+from .quotes import completions, quote_for
 from .reading import QueryReader
 from .records import Answer, Event, Plan
 from .translation import Translation, Translator, meaning_similarity
@@ -118,23 +123,25 @@ class Assistant:
     # --- pipeline -------------------------------------------------------------------------------
 
     def plan(self, question: str, history: list[dict] | None = None, backend: str | None = None) -> Plan:
-        """Whether answering will use the language model (cheap: a search, no model call), so a
-        server can answer the others without making them wait for the model."""
+        """Whether answering will use the language model (cheap: one search, no model call), so a
+        server can answer the others without making them wait for the model, and what that search
+        found (``Plan.found``: the page shows it at once, while the answer is being written)."""
         backend = backend or self.settings.backend
         question = clean_text(question)[: self.settings.max_question_chars]
         if not history and self._cache_key(question, backend) in self.cache:
             return Plan(False, "cached")
+        lang, reader = detect_language(question), self.reader
+        reading = reader.read(question, question, lang=lang) if question else None
+        found = reading.hits if reading else []
         if backend == "extractive" or self._unavailable(backend):
-            return Plan(False, "extractive")
-        lang = detect_language(question)
+            return Plan(False, "extractive", found)
         if history or lang != "en":
-            return Plan(True, "rewrite")  # step 1 asks the model for a standalone English query
-        reader = self.reader
+            return Plan(True, "rewrite", found)  # step 1 asks the model for a standalone English query
         if reader.other_languages({lang}):
-            return Plan(True, "rewrite")  # step 2 asks the model for the query in the other documents' language
-        if not question or not reader.passes_gate(reader.read(question, question, lang=lang)):
-            return Plan(False, "abstain")
-        return Plan(True, "generate")
+            return Plan(True, "rewrite", found)  # step 2 asks the model for the query in the other documents' language
+        if reading is None or not reader.passes_gate(reading):
+            return Plan(False, "abstain", found)
+        return Plan(True, "generate", found)
 
     def ask(self, question: str, history: list[dict] | None = None, backend: str | None = None) -> Answer:
         answer = None
@@ -176,31 +183,50 @@ class Assistant:
 
         # 3. too little evidence: abstain without asking the model
         if not question or not reader.passes_gate(reading):
-            yield from self._abstain(answer, hits, t0)
+            yield from self._abstain(answer, hits, t0, "gate")
             return
 
         # 4. the prompt in the passages' language (one language per draft), each passage under its
         # document title; the check reads each passage as the investor sees it (title, publisher, date)
         draft_lang = hits[0].chunk.lang if hits else lang
         hits = [h for h in hits if h.chunk.lang == draft_lang]
-        prompt, hits = fit_answer_prompt(question, answer.standalone_question, hits, draft_lang, generator, s)
-        intent = analyse(question, answer.standalone_question, (reading.query,), lang=lang)
-        verifier = Verifier([shown_passage(h.chunk) for h in hits], question, intent, answer.standalone_question)
-        answer.intent = intent
+        intent = answer.intent = analyse(question, answer.standalone_question, (reading.query,), lang=lang)
+        encode = _encoder(self.retriever.embedder)
+        # the model reads only the sentences that matter to the question (compress.py); the checks read all
+        query = question if draft_lang == lang else answer.standalone_question
+        texts = compress([h.chunk.text for h in hits], intent, query, encode) if s.prompt_compression else None
+        prompt, hits = fit_answer_prompt(question, answer.standalone_question, hits, draft_lang, generator, s, texts)
+        answer.prompt_tokens = prompt_tokens(prompt, generator)
+        passages, docs = [shown_passage(h.chunk) for h in hits], [h.chunk.doc_id for h in hits]
+        verifier = Verifier(passages, question, intent, answer.standalone_question, docs, encode)
         # 5. verify sentence by sentence as the text streams in, 6. translate each verified sentence
         t_gen = time.perf_counter()
         yield from self._draft(verifier, prompt, answer, generator, draft_lang)
-        answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
-        answer.removed = verifier.removed
+        answer.removed, answer.placements = verifier.removed, verifier.placements()
 
-        # 7. nothing supported, or not what was asked for: abstain
+        # 7. nothing supported, or not what was asked for: the documents' own sentence that delivers
+        # it, quoted (quotes.py); when there is none, abstain. A list answer naming only some items of
+        # its passage's enumeration gets that sentence quoted in full.
         kept = verifier.answer()
-        if not kept:
-            yield from self._abstain(answer, hits, t0)
+        quotes = completions(intent, kept, hits) if kept else quote_for(intent, question, hits, encode, prompt.question)
+        if not kept and not quotes:
+            yield from self._abstain(answer, hits, t0, "check")
             return
+        answer.quoted = not kept
+        if answer.quoted:
+            yield Event("delta", language(lang).quoted + " ")
+        for q in quotes:  # a list's completion is extra: left out when it cannot be shown in the investor's language
+            shown = list(
+                self._shown(iter([Event("delta", " " + q.marked())]), answer, generator, draft_lang, bool(kept))
+            )
+            if shown:
+                kept.append(CheckedSentence(q.marked(), [q.n], True, placement="quote"))
+            yield from shown
+        answer.timings_ms["generate"] = (time.perf_counter() - t_gen) * 1000
         answer.source_answer = " ".join(c.text for c in kept)
         translated = [t.text for t in answer.translations]
-        answer.answer = join_sentences(translated) if translated else answer.source_answer
+        body = join_sentences(translated) if translated else answer.source_answer
+        answer.answer = f"{language(lang).quoted} {body}" if answer.quoted else body
         answer.citations = citations_for(kept, hits)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         if key and not answer.notices and answer.backend == (backend or s.backend):
@@ -212,8 +238,16 @@ class Assistant:
     ) -> Iterator[Event]:
         """Steps 5-6 over the model's draft. A generation failure before anything was shown falls
         back to the extractive backend for this answer only (the next question tries the model)."""
+        pieces: list[str] = []
+
+        def recorded(stream: Iterator[str]) -> Iterator[str]:  # the raw draft, kept for the record
+            for piece in stream:
+                pieces.append(piece)
+                yield piece
+
         try:
-            yield from self._shown(verifier.stream(generator.stream(prompt)), answer, generator, draft_lang)
+            yield from self._shown(verifier.stream(recorded(generator.stream(prompt))), answer, generator, draft_lang)
+            answer.draft = "".join(pieces)
         except GeneratorError as e:
             log.warning("generation failed on %s: %s", generator.name, e)
             if verifier.shown or generator.name == "extractive":
@@ -226,10 +260,11 @@ class Assistant:
             yield from self._shown(verifier.stream(fallback.stream(prompt)), answer, fallback, draft_lang)
 
     def _shown(
-        self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str
+        self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str, optional: bool = False
     ) -> Iterator[Event]:
         """The verified sentences as the investor sees them: as drafted when the draft is in the
-        question's language, else each translated (checked; ``translation.py``) as it comes."""
+        question's language, else each translated (checked; ``translation.py``) as it comes.
+        An ``optional`` sentence whose translation fails is left out instead of shown untranslated."""
         if draft_lang == answer.language:
             yield from released
             return
@@ -244,15 +279,18 @@ class Assistant:
                 t = Translation(sentence, sentence, False, "no language model")
             else:
                 t = self.translator(generator).translate(sentence, answer.language)
+            if not t.translated and optional:
+                continue
             if not t.translated:
                 t.text = f"{sentence} {own.untranslated}"
             before = join_sentences([x.text for x in answer.translations])
             answer.translations.append(t)
             yield Event("delta", join_sentences([x.text for x in answer.translations])[len(before) :])
 
-    def _abstain(self, answer: Answer, hits: list[Hit], t0: float) -> Iterator[Event]:
-        """Steps 3 and 7: the abstention message in the question's language (unless staff set
-        their own), the passages found offered as related reading."""
+    def _abstain(self, answer: Answer, hits: list[Hit], t0: float, where: str) -> Iterator[Event]:
+        """Steps 3 and 7 (``where``: "gate" or "check"): the abstention message in the question's
+        language (unless staff set their own), the passages found offered as related reading."""
+        answer.abstained_at = where
         s = self.settings
         default = type(s).model_fields["abstain_message"].default
         own = language(answer.language)
@@ -261,3 +299,9 @@ class Assistant:
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield Event("delta", answer.answer)
         yield Event("final", answer=answer)
+
+
+def _encoder(embedder) -> Callable[[list[str]], np.ndarray]:
+    """Meaning similarity for attributing sentences, compressing passages and choosing quotes: the
+    retriever's own embedder (loaded already), each text encoded as a query in its language's model."""
+    return lambda texts: embedder.encode(texts, kind="query")

@@ -45,9 +45,13 @@ def render(name: str, **fields: str) -> str:
     return template(name).format(**fields)
 
 
-def answer_prompt(question: str, standalone: str, hits: list[Hit], lang: str, settings: Settings) -> Prompt:
-    """The prompt of an answer in ``lang`` from the numbered passages ``hits``."""
-    blocks = "\n\n".join(f"[{i}] ({h.chunk.title})\n{h.chunk.text}" for i, h in enumerate(hits, start=1))
+def answer_prompt(
+    question: str, standalone: str, hits: list[Hit], lang: str, settings: Settings, texts: list[str] | None = None
+) -> Prompt:
+    """The prompt of an answer in ``lang`` from the numbered passages ``hits`` (their ``texts``
+    when given: the passages compressed to what matters to the question, ``compress.py``)."""
+    texts = texts or [h.chunk.text for h in hits]
+    blocks = "\n\n".join(f"[{i}] {_heading(h)}\n{t}" for i, (h, t) in enumerate(zip(hits, texts, strict=True), start=1))
     # a follow-up's search query ends with the question itself (for BM25); say it once
     meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
     asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
@@ -65,25 +69,44 @@ def answer_prompt(question: str, standalone: str, hits: list[Hit], lang: str, se
 
 
 def fit_answer_prompt(
-    question: str, standalone: str, hits: list[Hit], lang: str, generator: Generator, settings: Settings
+    question: str,
+    standalone: str,
+    hits: list[Hit],
+    lang: str,
+    generator: Generator,
+    settings: Settings,
+    texts: list[str] | None = None,
 ) -> tuple[Prompt, list[Hit]]:
     """The prompt, made to fit the model's context with room for the answer: a long question
     is cut first, then the weakest passages are left out (they are not cited then either)."""
     budget = settings.llm_context - settings.max_new_tokens - 64  # chat template and margin
+    texts = texts or [h.chunk.text for h in hits]
 
     def size(p: Prompt) -> int:
-        return sum(generator.count_tokens(m["content"]) + 8 for m in p.messages)
+        return prompt_tokens(p, generator)
 
-    prompt = answer_prompt(question, standalone, hits, lang, settings)
+    prompt = answer_prompt(question, standalone, hits, lang, settings, texts)
     if size(prompt) <= budget:
         return prompt, hits
     question, standalone = _cut(question, 600), _cut(standalone, 300)
-    prompt = answer_prompt(question, standalone, hits, lang, settings)
+    prompt = answer_prompt(question, standalone, hits, lang, settings, texts)
     while size(prompt) > budget and len(hits) > 1:
-        hits = hits[:-1]
-        prompt = answer_prompt(question, standalone, hits, lang, settings)
+        hits, texts = hits[:-1], texts[:-1]
+        prompt = answer_prompt(question, standalone, hits, lang, settings, texts)
     log.info("prompt cut to fit %d tokens: %d passages", budget, len(hits))
     return prompt, hits
+
+
+def prompt_tokens(prompt: Prompt, generator: Generator) -> int:
+    """The prompt's length in the model's tokens (each message's text, and a little for its role)."""
+    return sum(generator.count_tokens(m["content"]) + 8 for m in prompt.messages)
+
+
+def _heading(hit: Hit) -> str:
+    """A passage's heading in the prompt: its document's title and, when the title does not say
+    it, what the document is about (a fact in the middle of an article is about its zone)."""
+    about = hit.chunk.about
+    return f"({hit.chunk.title})" + (f" (about: {about})" if about else "")
 
 
 def _cut(text: str, chars: int) -> str:

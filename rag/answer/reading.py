@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..generation.base import Generator, GeneratorError, Prompt
+from ..glossary import expand, synonyms, terms_in, to_english
 from ..search.retrieval import Hit, Retriever
 from ..text import detect_language, drop_cjk, keyword_tokens
 from . import prompts
-from .glossary import terms_in, to_english
 from .grounding import CITATION
 from .translation import Translator
 
@@ -108,8 +108,8 @@ class QueryReader:
                 queries.setdefault(translated, other)
         found = []
         for query, query_lang in queries.items():
-            hits = self.retriever.search(query, k=self.settings.top_k)
-            found.append(Reading(query, hits, *evidence(query, hits), lang=query_lang))
+            hits = self.retriever.search(expand(query, query_lang), k=self.settings.top_k)
+            found.append(Reading(query, hits, *evidence(query, hits, query_lang), lang=query_lang))
         best = max(found[:asked], key=lambda r: (r.coverage, r.similarity))  # more keywords covered, then closer
         for translated in found[asked:]:
             if translated.similarity > best.similarity and self.passes_gate(translated):
@@ -125,15 +125,20 @@ class QueryReader:
         return sorted(self.retriever.index.languages - asked)
 
 
-def evidence(query: str, hits: list[Hit]) -> tuple[float, float]:
+def evidence(query: str, hits: list[Hit], lang: str | None = None) -> tuple[float, float]:
     """How well the passages back the question: the best cosine similarity of a passage, and
     the share of the question's keywords found in the passages at all. A question about a tax
-    rate retrieves passages about the right zone (high similarity) that never say "tax"."""
+    rate retrieves passages about the right zone (high similarity) that never say "tax". A
+    glossary term counts as found when the passages write it any way the glossary knows ("travel
+    agency" / "tourism agencies", "electric cars" / "new energy vehicles")."""
     similarity = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
-    wanted = set(keyword_tokens(query))
+    rest, terms = synonyms(query, lang or detect_language(query))
+    units = [{frozenset(keyword_tokens(f)) for f in forms} - {frozenset()} for forms in terms]
+    units += [{frozenset([t])} for t in dict.fromkeys(keyword_tokens(rest))]
+    units = [u for u in units if u]
     found = set().union(*(keyword_tokens(h.chunk.text) for h in hits)) if hits else set()
-    coverage = len(wanted & found) / len(wanted) if wanted else 0.0
-    return similarity, coverage
+    covered = sum(any(alt <= found for alt in unit) for unit in units)
+    return similarity, (covered / len(units) if units else 0.0)
 
 
 def english_query(rewritten: str) -> str:

@@ -33,12 +33,15 @@ class Citation:
     date: str = ""
     page: int | None = None
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in ``text`` to highlight
+    about: str = ""  # what the document is about, when its title does not say (``Chunk.about``)
 
     @classmethod
     def of(cls, n: int, hit: Hit, highlights: list[tuple[int, int]] | None = None) -> Citation:
         """Passage ``hit`` cited as number ``n``."""
         c = hit.chunk
-        return cls(n, c.doc_id, c.title, c.source, c.chunk_id, c.text, c.publisher, c.date, c.page, highlights or [])
+        return cls(
+            n, c.doc_id, c.title, c.source, c.chunk_id, c.text, c.publisher, c.date, c.page, highlights or [], c.about
+        )
 
     def to_json(self) -> dict:
         return {
@@ -52,6 +55,7 @@ class Citation:
             "date": self.date,
             "page": self.page,
             "highlights": [list(h) for h in self.highlights],
+            "about": self.about,
         }
 
 
@@ -74,6 +78,11 @@ class Answer:
     source_language: str = ""  # that language, when it is not the question's (the answer is translated)
     translations: list[Translation] = field(default_factory=list)  # per sentence, when translated
     cached: bool = False  # the stored answer to the same question (same index and settings), not a new run
+    quoted: bool = False  # no drafted sentence survived: the answer quotes the documents (rag.answer.quotes)
+    abstained_at: str = ""  # "gate" (too little evidence to ask the model) or "check" (nothing survived)
+    placements: dict[str, int] = field(default_factory=dict)  # kept sentences' citations: model/placed/corrected
+    draft: str = ""  # the model's draft as written, before the checks (for staff and the evaluation)
+    prompt_tokens: int = 0  # the answer prompt's length in the model's tokens
     busy: bool = False  # not answered: the server was busy, or the conversation had a question in flight
     error: str = ""  # not answered: answering failed with this kind of error (its class name)
     timings_ms: dict[str, float] = field(default_factory=lambda: {"retrieve": 0.0, "generate": 0.0, "total": 0.0})
@@ -124,6 +133,11 @@ class Answer:
             "source_language": self.source_language,
             "translations": [t.to_json() for t in self.translations],
             "cached": self.cached,
+            "quoted": self.quoted,
+            "abstained_at": self.abstained_at,
+            "placements": self.placements,
+            "draft": self.draft,
+            "prompt_tokens": self.prompt_tokens,
             "busy": self.busy,
             "error": self.error,
         }
@@ -144,3 +158,4 @@ class Plan:
 
     needs_model: bool  # False: the answer comes from retrieval alone (an abstention, the extractive backend)
     reason: str  # "extractive", "cached", "abstain", "rewrite" (a follow-up or translated question), "generate"
+    found: list[Hit] = field(default_factory=list)  # what a search for the question as asked found

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..generation.base import Generator, GeneratorError, Prompt
+from ..glossary import terms_in
 from ..text import HAN, HANGUL, MONTH_NAMES, MONTHS, detect_language
 from . import prompts
-from .glossary import terms_in
 from .grounding import CITATION, NEGATIONS, cited_numbers, claims, iso_dates
 from .languages import language
 

@@ -13,34 +13,53 @@ shown and the assistant abstains. ``citations_for`` turns the kept sentences int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
 
+import numpy as np
+
+from ..glossary import respell
 from ..search.retrieval import Hit
 from ..text import detect_language, keyword_tokens, split_sentences
-from .grounding import CheckedSentence, check_sentence, claims, markers_before_stops
-from .intent import Intent, addresses, delivers, reshape
+from .grounding import ATTRIBUTION, Attribution, CheckedSentence, check_sentence, claims, markers_before_stops
+from .intent import Intent, about_the_passage, addresses, delivers, reshape
 from .records import Citation, Event
 
 
 def shown_passage(chunk) -> str:
-    """A passage as a citation shows it: its document's title, publisher and date, then its text."""
+    """A passage as a citation shows it: its document's title, what the document is about (when
+    the title does not say), publisher and date, then its text."""
     meta = " · ".join(x for x in (chunk.publisher, chunk.date) if x)
-    return f"{chunk.title}\n{meta}\n{chunk.text}" if meta else f"{chunk.title}\n{chunk.text}"
+    return "\n".join(x for x in (chunk.title, chunk.about and f"About: {chunk.about}", meta, chunk.text) if x)
 
 
 class Verifier:
     """Checks streamed answer sentences and releases the ones that may be shown (see the module
     docstring). ``passages[n - 1]`` is passage ``[n]`` as the investor sees it."""
 
-    def __init__(self, passages: list[str], question: str, intent: Intent, standalone: str = ""):
+    def __init__(
+        self,
+        passages: list[str],
+        question: str,
+        intent: Intent,
+        standalone: str = "",
+        docs: list[str] | None = None,
+        encode: Callable[[list[str]], np.ndarray] | None = None,
+        rules: Attribution = ATTRIBUTION,
+    ):
         self.passages = passages
         self.langs = [detect_language(p) for p in passages]  # once per answer, not once per sentence
+        self.docs = docs
+        self.rules = rules
         self.question_text = f"{question} {standalone}".strip()
         self.intent = intent
         self.kept: list[CheckedSentence] = []
         self.removed: list[dict] = []
         self.shown = 0  # sentences released to the investor
         self.delivered = not intent.wants
+        self._meaning = _Meaning(passages, encode) if encode is not None else None
+        self._titles = {_plain(p.split("\n", 1)[0]) for p in passages}  # each passage opens with its title
 
     def stream(self, pieces: Iterator[str]) -> Iterator[Event]:
         for sentence in sentences_of(pieces):
@@ -56,8 +75,17 @@ class Verifier:
 
     def check(self, sentence: str) -> CheckedSentence | None:
         """The sentence as it may be shown, or None (recorded in ``removed`` with the reason)."""
-        reshaped = reshape(sentence, self.intent)
-        checked = check_sentence(reshaped, self.passages, self.question_text, langs=self.langs)
+        reshaped = respell(reshape(sentence, self.intent), "\n".join(self.passages))
+        if about_the_passage(reshaped):
+            self.removed.append({"sentence": reshaped, "reason": "talks about the passage, not the zone"})
+            return None
+        if _plain(reshaped) in self._titles:  # a heading copied from the passages says nothing
+            self.removed.append({"sentence": reshaped, "reason": "repeats a document title"})
+            return None
+        meaning = self._meaning.of(reshaped) if self._meaning is not None else None
+        checked = check_sentence(
+            reshaped, self.passages, self.question_text, self.langs, meaning, self.docs, self.rules
+        )
         if not checked.kept:
             if checked.reason != "empty":
                 reason = "says the documents do not answer" if checked.reason == "refusal" else checked.reason
@@ -68,10 +96,15 @@ class Verifier:
             for n in checked.citations
             for a, b in supporting_spans(self.passages[n - 1], [checked.text])
         )
-        if not addresses(self.intent, checked.text, evidence):
+        # a yes restating the question counts only when its passage itself holds what was asked about
+        if not addresses(self.intent, "" if checked.restates else checked.text, evidence):
             self.removed.append({"sentence": checked.text, "reason": "does not address the question"})
             return None
         return checked
+
+    def placements(self) -> dict[str, int]:
+        """How the kept sentences' citations came about: as the model cited, placed, corrected."""
+        return dict(Counter(c.placement for c in self.kept))
 
     def answer(self) -> list[CheckedSentence]:
         """The kept sentences, or none when the question wanted something none of them gives."""
@@ -83,6 +116,32 @@ class Verifier:
 
     def _cited(self, checked: CheckedSentence) -> str:
         return " ".join(self.passages[n - 1] for n in checked.citations)
+
+
+class _Meaning:
+    """How close a sentence is in meaning to each passage: the cosine to the passage's closest
+    sentence, with the passages' sentences encoded once per answer."""
+
+    def __init__(self, passages: list[str], encode: Callable[[list[str]], np.ndarray]):
+        self.encode = encode
+        spans = [[sp.text for sp in split_sentences(p)] or [p] for p in passages]
+        self.owner = np.array([i for i, ss in enumerate(spans) for _ in ss])
+        self.vectors = _unit(encode([t for ss in spans for t in ss]))
+        self.n = len(passages)
+
+    def of(self, sentence: str) -> list[float]:
+        scores = self.vectors @ _unit(self.encode([sentence]))[0]
+        return [float(scores[self.owner == i].max()) if (self.owner == i).any() else 0.0 for i in range(self.n)]
+
+
+def _plain(text: str) -> str:
+    """Text without markers, punctuation, case or spacing differences (for comparing headings)."""
+    return " ".join(re.sub(r"\[\d+\]|[^\w\s]", " ", text).lower().split())
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def sentences_of(pieces: Iterator[str]) -> Iterator[str]:

@@ -10,9 +10,10 @@ its document's metadata, its page and its character offsets in the document text
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass
 from functools import cached_property
 
+from ..glossary import named_in
 from ..text import detect_language, split_sentences
 from .documents import Document
 
@@ -29,6 +30,13 @@ class Chunk:
     start: int  # character offsets of the chunk in the document text
     end: int
     text: str
+    subject: str = ""  # what its document is about ("Jingyue High-tech Industrial Development Zone; ...")
+
+    @property
+    def about(self) -> str:
+        """The subject's parts its title does not already name in any spelling ("" when the title
+        says it all): what a reader of the passage under its title still needs to be told."""
+        return "; ".join(x for x in (self.subject or "").split("; ") if x and not named_in(x, self.title))
 
     @cached_property
     def lang(self) -> str:
@@ -40,7 +48,8 @@ class Chunk:
 
     @classmethod
     def from_dict(cls, d: dict) -> Chunk:
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+        # a field with a default may be missing (written before it existed), the others read as None
+        return cls(**{k: d.get(k) for k, f in cls.__dataclass_fields__.items() if k in d or f.default is MISSING})
 
 
 def chunk_document(doc: Document, count_tokens: Callable[[str], int], size: int, overlap: int) -> list[Chunk]:
@@ -79,6 +88,7 @@ def chunk_document(doc: Document, count_tokens: Callable[[str], int], size: int,
                 start=start,
                 end=end,
                 text=doc.text[start:end],
+                subject="; ".join(doc.subject),
             )
         )
     return chunks

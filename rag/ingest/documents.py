@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..config import Settings
-from .sources import METADATA_FILE, read_metadata
+from ..glossary import subject_of
+from ..text import detect_language
+from .sources import METADATA_FILE, SUBJECT_COLUMN, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,9 @@ class Document:
     sha256: str = ""
     # (start offset, page number) pairs, ascending; empty for formats without pages
     page_starts: list[tuple[int, int]] = field(default_factory=list)
+    # what the document is about: its zone and the organisations its title names (rag.glossary.subject_of),
+    # or the SOURCES.tsv "subject" column ("A; B") when staff set one
+    subject: tuple[str, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -357,16 +362,19 @@ def load_document(
     if not text.strip():
         raise UnreadableDocument("no extractable text")
     meta = meta or {}
+    title = meta.get("title") or _first_line(text) or path.stem
+    given = tuple(x.strip() for x in meta.get(SUBJECT_COLUMN, "").split(";") if x.strip())
     return Document(
         doc_id=path.stem,
         file=path.name,
         text=text,
-        title=meta.get("title") or _first_line(text) or path.stem,
+        title=title,
         publisher=meta.get("publisher", ""),
         date=meta.get("date", ""),
         url=meta.get("url", ""),
         sha256=sha256 or hashlib.sha256(data).hexdigest(),
         page_starts=pages,
+        subject=given or subject_of(title, text, detect_language(text)),
     )
 
 

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 METADATA_FILE = "SOURCES.tsv"
 METADATA_COLUMNS = ("file", "title", "publisher", "date", "url")
+# an optional column: what a document is about ("zone; organisation"), when the automatic reading is wrong
+SUBJECT_COLUMN = "subject"
 
 
 @dataclass

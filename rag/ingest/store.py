@@ -39,7 +39,7 @@ from ..embedders import Embedder
 from ..text import keyword_tokens
 from .chunking import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every chunk carries its document's subject
 CURRENT = "current"
 KEEP_VERSIONS = 2  # the current version and the one before it
 RETIRED_GRACE_S = 300.0  # a replaced version is deleted when its successor is this old

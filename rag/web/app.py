@@ -38,11 +38,14 @@ CSS = """
 .rag-source { margin: .55em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent);
   background: var(--background-fill-secondary); border-radius: 4px; }
 .rag-source-head { font-weight: 600; font-size: .95em; }
-.rag-source-meta { font-size: .85em; opacity: .8; }
+.rag-source-meta, .rag-source-about { font-size: .85em; opacity: .8; }
 .rag-passage { font-size: .9em; margin: .35em 0 0 0; padding: 0; border: 0; white-space: normal; }
 .rag-passage mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
 .rag-notice { font-size: .9em; padding: .35em .6em; border-radius: 4px; background: #fef3c7; color: #78350f; }
 .rag-note { font-size: .85em; opacity: .8; }
+.rag-found { font-size: .88em; margin-top: .5em; }
+.rag-found-item { margin: .3em 0; padding-left: .6em; border-left: 2px solid var(--border-color-primary); }
+.rag-found-sentence { opacity: .85; }
 """
 
 

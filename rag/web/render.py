@@ -18,6 +18,9 @@ import re
 from collections.abc import Callable
 
 from ..answer.records import Answer
+from ..answer.verify import supporting_spans
+from ..search.retrieval import Hit
+from ..text import split_sentences
 from .texts import chat_texts
 
 # the answer and its numbered sources in one assistant message (the assistant itself is given
@@ -89,22 +92,22 @@ def html_text_keep(text: str) -> str:
     return re.sub(r"(?:[ \t]*\n[ \t]*)+", "<br>", _html_escape(text))
 
 
-def render_citation(c: dict) -> str:
-    """One numbered source as one line of HTML (no blank lines: it stays one markdown HTML block)."""
-    title = html_text(c.get("title") or c.get("doc_id") or "")
-    url = safe_url(c.get("source", ""))
-    link = title
-    if url:
-        link = f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+def render_citation(c: dict, t: dict | None = None) -> str:
+    """One numbered source as one line of HTML (no blank lines: it stays one markdown HTML block);
+    ``t``: the chat texts of the question's language (the "about" label)."""
+    link = _linked(c)
     meta = [c.get("publisher") or "", c.get("date") or ""]
     if c.get("page"):
         meta.append(f"p. {c['page']}")
     meta_html = " · ".join(html_text(m) for m in meta if m)
     passage = highlighted(c.get("text", ""), c.get("highlights") or [])
+    about = c.get("about") or ""
+    about_html = html_text((t or chat_texts("en"))["about"].format(subject=about)) if about else ""
     block = (
         f'<div class="rag-source" data-n="{int(c.get("n", 0))}">'
         f'<div class="rag-source-head">[{int(c.get("n", 0))}] {link}</div>'
         + (f'<div class="rag-source-meta">{meta_html}</div>' if meta_html else "")
+        + (f'<div class="rag-source-about">{about_html}</div>' if about_html else "")
         + f'<blockquote class="rag-passage">{passage}</blockquote></div>'
     )
     return block.replace("\n", " ")  # none is left; the whole source on one line whatever happens
@@ -124,13 +127,13 @@ def render_answer(turn: dict) -> str:
     body = "\n\n".join(parts)
     answer = turn.get("answer")
     if not answer:
-        return body
+        return body + render_found(turn.get("found") or [], t)
     if answer.get("abstained"):
         related = answer.get("related") or []
         if related:
             note = f'<div class="rag-note">{html_text(t["related_note"])}</div>'
             body += RELATED_SEPARATOR + t["related"] + "\n\n" + note
-            body += "".join(render_citation(c) for c in related)
+            body += "".join(render_citation(c, t) for c in related)
     elif answer.get("citations"):
         if answer.get("source_language") and answer.get("source_answer"):
             # the translation is marked as such, the verified answer one click away
@@ -141,8 +144,42 @@ def render_answer(turn: dict) -> str:
                 f'<details class="rag-source-answer"><summary>{html_text(source)}</summary>'
                 f'<div lang="{html.escape(src_lang, quote=True)}">{html_text(answer["source_answer"])}</div></details>'
             )
-        body += SOURCES_SEPARATOR + t["sources"] + "\n\n" + "".join(render_citation(c) for c in answer["citations"])
+        body += SOURCES_SEPARATOR + t["sources"] + "\n\n" + "".join(render_citation(c, t) for c in answer["citations"])
     return body
+
+
+def found_sources(hits: list[Hit], question: str) -> list[dict]:
+    """What a first search found, for the page while the answer is written: each passage's title,
+    what it is about, its link, and its sentence sharing the most words with the question."""
+    out = []
+    for h in hits:
+        c = h.chunk
+        spans = supporting_spans(c.text, [question])
+        sentence = c.text[spans[0][0] : spans[0][1]] if spans else (split_sentences(c.text) or [None])[0]
+        text = sentence if isinstance(sentence, str) else (sentence.text if sentence else c.text[:200])
+        out.append({"n": h.rank, "title": c.title, "about": c.about, "source": c.source, "sentence": text})
+    return out
+
+
+def render_found(found: list[dict], t: dict) -> str:
+    """The sources found so far, collapsed, under the answer being written (one HTML block)."""
+    if not found:
+        return ""
+    items = "".join(
+        f'<div class="rag-found-item"><span class="rag-source-head">{_linked(f)}</span>'
+        f' <span class="rag-found-sentence">{html_text(f.get("sentence", ""))}</span></div>'
+        for f in found
+    )
+    summary = html_text(t["found"].format(n=len(found)))
+    return f'\n\n<details class="rag-found"><summary>{summary}</summary>{items}</details>'
+
+
+def _linked(c: dict) -> str:
+    title = html_text(c.get("title") or c.get("doc_id") or "")
+    url = safe_url(c.get("source", ""))
+    if not url:
+        return title
+    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
 
 
 def render_chat(turns: list[dict]) -> list[dict]:
