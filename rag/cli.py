@@ -84,25 +84,19 @@ def cmd_models(args) -> int:
     return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
 
 
-def _feedback_source(settings):
-    """The PostgreSQL store if ``feedback_url`` is set, else the SQLite file (not created if missing)."""
-    from .feedback import PostgresFeedbackStore
-
-    return PostgresFeedbackStore(settings.feedback_url) if settings.feedback_url else settings.feedback_db
-
-
 def cmd_feedback_export(args) -> int:
-    from .feedback import export_questions
+    from .store import existing_store, export_questions
 
-    n = export_questions(_feedback_source(get_settings()), args.out, only=args.only)
+    store = existing_store(get_settings())  # a SQLite file that does not exist is not created
+    n = export_questions(store.feedback if store else None, args.out, only=args.only)
     print(f"wrote {n} questions to {args.out}")
     return 0
 
 
 def cmd_feedback_counts(args) -> int:
-    from .feedback import open_store
+    from .store import open_store
 
-    counts = open_store(get_settings()).counts()
+    counts = open_store(get_settings()).feedback.counts()
     if args.json:
         _print_json(counts)
     else:

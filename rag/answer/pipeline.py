@@ -1,7 +1,9 @@
 """Answering: the pipeline the chat, the CLI and the evaluation share.
 
 ``Assistant.ask_stream(question, history)`` reads top to bottom:
-  0. cached: a first question asked before of the same index and settings (``cache.py``);
+  0. curated: a first question meaning the same as one staff answered, with that answer marked as
+     reviewed (``curated.py``); cached: a first question asked before of the same index and
+     settings (``cache.py``);
   1. standalone question: a follow-up or a non-English question is rewritten by the LLM into
      a standalone English search query (the documents are English; ``reading.py``);
   2. retrieve passages (hybrid search), for a translated question also as asked, and for
@@ -37,6 +39,7 @@ from ..generation.base import Generator, GeneratorError, Prompt
 from ..search.retrieval import Hit, Retriever, open_retriever
 from ..text import clean_text, detect_language, join_sentences
 from .cache import AnswerCache
+from .curated import Curator
 from .intent import analyse
 from .languages import language
 from .prompts import fit_answer_prompt
@@ -58,6 +61,7 @@ class Assistant:
         # backend -> (why it failed to load, when): it is tried again after settings.llm_retry_s
         self._failed: dict[str, tuple[str, float]] = {}
         self.cache = AnswerCache(self.settings.answer_cache_size)
+        self.curator = Curator(self.settings)
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -111,6 +115,12 @@ class Assistant:
             question, index.path.name if index.path else "", self.settings, backend or self.settings.backend
         )
 
+    def curated(self, question: str, lang: str) -> Answer | None:
+        """Step 0: the curated answer for a question meaning the same as one staff answered."""
+        index = self.retriever.index
+        found = self.curator.match(question, index)
+        return self.curator.answer(*found, question, lang, index) if found else None
+
     def _unavailable(self, backend: str) -> bool:
         failed = self._failed.get(backend)
         return failed is not None and time.monotonic() - failed[1] < self.settings.llm_retry_s
@@ -122,6 +132,8 @@ class Assistant:
         server can answer the others without making them wait for the model."""
         backend = backend or self.settings.backend
         question = clean_text(question)[: self.settings.max_question_chars]
+        if not history and self.curated(question, detect_language(question)) is not None:
+            return Plan(False, "curated")
         if not history and self._cache_key(question, backend) in self.cache:
             return Plan(False, "cached")
         if backend == "extractive" or self._unavailable(backend):
@@ -152,7 +164,14 @@ class Assistant:
         s = self.settings
         question = clean_text(question)[: s.max_question_chars]
         lang = detect_language(question)
-        # 0. asked before, of this index with these settings: the stored verified answer
+        # 0. answered once by staff (the same meaning, any language), or asked before of this
+        # index with these settings: the stored verified answer
+        curated = None if history else self.curated(question, lang)
+        if curated is not None:
+            curated.timings_ms = {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}
+            yield Event("delta", curated.answer)
+            yield Event("final", answer=curated)
+            return
         key = None if history else self._cache_key(question, backend or s.backend)
         cached = self.cache.get(key) if key else None
         if cached is not None:

@@ -134,6 +134,7 @@ CHAT_TEXTS: dict[str, dict] = {
         "comment_saved": "Thank you, your comment was saved.",
         "translated_note": "Machine translated; every sentence was checked for its figures, names and terms.",
         "source_answer": "The answer as written ({lang})",
+        "curated_note": "Reviewed by zone staff: this answer was checked and approved by the zone's investment office.",
         "lang_names": {"en": "English", "zh": "Chinese", "ko": "Korean"},
         # waiting for the language model (rag.web.serving.ModelLine), and refusals of a busy server
         "queued": "Waiting for the assistant: {ahead} ahead of you, about {seconds} s",
@@ -155,6 +156,7 @@ CHAT_TEXTS: dict[str, dict] = {
         "comment_saved": "谢谢，您的说明已保存。",
         "translated_note": "机器翻译：每句的数字、名称和术语均已核对。",
         "source_answer": "查看原文答案（{lang}）",
+        "curated_note": "已经园区工作人员审核：本回答由园区投资服务部门核对并批准。",
         "lang_names": {"en": "英文", "zh": "中文", "ko": "韩文"},
         "queued": "正在排队：前面还有 {ahead} 个问题，约 {seconds} 秒",
         "queued_no_estimate": "正在排队：前面还有 {ahead} 个问题",
@@ -175,6 +177,7 @@ CHAT_TEXTS: dict[str, dict] = {
         "comment_saved": "감사합니다. 의견이 저장되었습니다.",
         "translated_note": "기계 번역: 문장마다 숫자, 이름, 용어를 검증했습니다.",
         "source_answer": "원문 답변 보기 ({lang})",
+        "curated_note": "구역 직원 검토 완료: 이 답변은 구역 투자 담당 부서가 확인하고 승인했습니다.",
         "lang_names": {"en": "영어", "zh": "중국어", "ko": "한국어"},
         "queued": "대기 중: 앞에 {ahead}개의 질문, 약 {seconds}초",
         "queued_no_estimate": "대기 중: 앞에 {ahead}개의 질문",
