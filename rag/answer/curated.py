@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..config import Settings
+from ..embedders import english_encoder, multilingual_encoder
 from ..generation.base import Generator
 from ..ingest.store import LoadedIndex
-from ..search.retrieval import Hit
+from ..search.retrieval import Hit, Retriever
 from ..store import FeedbackUnavailable, Store, existing_store, open_store
 from ..text import detect_language, split_sentences
 from .grounding import check_answer
+from .intent import analyse
 from .languages import LANGUAGES
 from .records import Answer, Citation
 from .translation import Translator, meaning_similarity
@@ -45,13 +48,6 @@ USUAL = "{name} questions get the usual answer"
 
 class CurationError(ValueError):
     """A curated answer that cannot be saved; the message says why, for staff."""
-
-
-def multilingual_encoder(settings: Settings):
-    """The multilingual USE encoder (loaded once per process by ``rag.embedders.get_embedder``)."""
-    from ..embedders import get_embedder
-
-    return get_embedder(settings.model_copy(update={"embedder": "use-multilingual"}))
 
 
 def stale_reason(entry: dict, index: LoadedIndex) -> str:
@@ -69,13 +65,44 @@ def stale_reason(entry: dict, index: LoadedIndex) -> str:
     return ""
 
 
+@dataclass
+class Candidate:
+    """One curated entry against a question: its similarity (MiniLM when both are English, else
+    multilingual USE), whether it asks for the same kind of thing (``rag.answer.intent``: a place, a
+    person, a figure of the same kind ...) and whether the curated question's best passage is among
+    the passages found for the question."""
+
+    entry: dict
+    similarity: float
+    english: bool
+    same_intent: bool
+    same_passage: bool
+
+
+def decide(candidates: list[Candidate], min_english: float, min_any: float) -> tuple[dict, float] | None:
+    """The best candidate passing both gates and its threshold (``min_english`` for two English
+    questions, ``min_any`` otherwise), or None."""
+    passing = [
+        c
+        for c in candidates
+        if c.same_intent and c.same_passage and c.similarity >= (min_english if c.english else min_any)
+    ]
+    best = max(passing, key=lambda c: c.similarity, default=None)
+    return (best.entry, best.similarity) if best else None
+
+
+def _wanted(question: str) -> tuple:
+    intent = analyse(question)
+    return intent.wants, tuple(sorted(intent.figures))
+
+
 class Curator:
     """Curated answers over the store the settings name (see the module docstring)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store: Store | None = None
-        self._vectors: dict[tuple[int, str], np.ndarray] = {}
+        self._cache: dict[tuple, object] = {}  # vectors per model, id and text; best passages per index
         self._lock = threading.Lock()
 
     def store(self, create: bool = False) -> Store | None:
@@ -103,34 +130,75 @@ class Curator:
                 fresh.append(entry)
         return fresh
 
-    def match(self, question: str, index: LoadedIndex) -> tuple[dict, float] | None:
-        """The curated answer whose question means the same as ``question`` (and its cosine), or
-        None. A store that cannot be read is no curated answer: the pipeline answers as usual."""
+    def match(self, question: str, retriever: Retriever) -> tuple[dict, float] | None:
+        """The curated answer whose question means the same as ``question`` (and its similarity),
+        or None. A store that cannot be read is no curated answer: the pipeline answers as usual."""
         try:
-            entries = self.review(index)
+            entries = self.review(retriever.index)
         except FeedbackUnavailable as e:
             log.warning("curated answers not checked: %s", e)
             return None
         if not entries or not question.strip():
             return None
-        scores = self.similarities(question, [e["question"] for e in entries], [e["id"] for e in entries])
-        best = int(np.argmax(scores))
-        if scores[best] < self.settings.curated_min_similarity:
-            return None
-        return entries[best], float(scores[best])
+        s = self.settings
+        return decide(
+            self.candidates(question, entries, retriever), s.curated_min_similarity_en, s.curated_min_similarity
+        )
 
-    def similarities(self, question: str, curated: list[str], ids: list | None = None) -> np.ndarray:
-        """Cosine of ``question`` to each curated question (their vectors kept per id and text)."""
-        encoder = multilingual_encoder(self.settings)
-        keys = [(i, q) for i, q in zip(ids or range(len(curated)), curated, strict=True)]
+    def candidates(self, question: str, entries: list[dict], retriever: Retriever) -> list[Candidate]:
+        """Every curated entry scored against ``question``; the gates (intent, passage) are only
+        worked out for entries close enough to matter."""
+        english = detect_language(question) == "en"
+        en_scores: dict = {}
+        use = self._vectors("use", [question])[0]
+        scores = self._vectors("use", [e["question"] for e in entries], [e["id"] for e in entries]) @ use
+        english_entries = [e for e in entries if detect_language(e["question"]) == "en"] if english else []
+        if english_entries:
+            vectors = self._vectors("en", [e["question"] for e in english_entries], [e["id"] for e in english_entries])
+            sims = vectors @ self._vectors("en", [question])[0]
+            en_scores = {e["id"]: float(x) for e, x in zip(english_entries, sims, strict=True)}
+        lowest = min(self.settings.curated_min_similarity, self.settings.curated_min_similarity_en) - 0.1
+        intent, found = None, None
+        out = []
+        for e, score in zip(entries, scores, strict=True):
+            pair_en = english and e["id"] in en_scores
+            similarity = float(en_scores[e["id"]] if pair_en else score)
+            if similarity < lowest:
+                out.append(Candidate(e, similarity, pair_en, False, False))
+                continue
+            if intent is None:
+                intent = _wanted(question)
+                found = {h.chunk.chunk_id for h in retriever.search(question, k=self.settings.top_k)}
+            out.append(
+                Candidate(
+                    e, similarity, pair_en, _wanted(e["question"]) == intent, self._best_passage(e, retriever) in found
+                )
+            )
+        return out
+
+    def _best_passage(self, entry: dict, retriever: Retriever) -> str:
+        key = ("passage", entry["id"], entry["question"], retriever.index.path)
         with self._lock:
-            missing = [k for k in keys if k not in self._vectors]
+            if key not in self._cache:
+                hits = retriever.search(entry["question"], k=1)
+                self._cache[key] = hits[0].chunk.chunk_id if hits else ""
+            return self._cache[key]
+
+    def _vectors(self, model: str, texts: list[str], ids: list | None = None) -> np.ndarray:
+        """Unit vectors of ``texts`` by the multilingual encoder (``use``) or MiniLM (``en``); with
+        ``ids`` (curated questions) kept per id and text, without (a new question) not kept."""
+        encoder = multilingual_encoder(self.settings) if model == "use" else english_encoder(self.settings)
+        if ids is None:
+            return encoder.encode(texts, kind="query")
+        keys = [(model, i, t) for i, t in zip(ids, texts, strict=True)]
+        with self._lock:
+            missing = [k for k in keys if k not in self._cache]
         if missing:
-            vectors = encoder.encode([q for _, q in missing], kind="query")
+            vectors = encoder.encode([k[2] for k in missing], kind="query")
             with self._lock:
-                self._vectors.update(zip(missing, vectors, strict=True))
-        matrix = np.stack([self._vectors[k] for k in keys])
-        return matrix @ encoder.encode([question], kind="query")[0]
+                self._cache.update(zip(missing, vectors, strict=True))
+        with self._lock:
+            return np.stack([self._cache[k] for k in keys])
 
     def answer(self, entry: dict, score: float, question: str, lang: str, index: LoadedIndex) -> Answer | None:
         """The curated answer for a question in ``lang`` (None when staff gave no text in it)."""

@@ -117,9 +117,8 @@ class Assistant:
 
     def curated(self, question: str, lang: str) -> Answer | None:
         """Step 0: the curated answer for a question meaning the same as one staff answered."""
-        index = self.retriever.index
-        found = self.curator.match(question, index)
-        return self.curator.answer(*found, question, lang, index) if found else None
+        found = self.curator.match(question, self.retriever)
+        return self.curator.answer(*found, question, lang, self.retriever.index) if found else None
 
     def _unavailable(self, backend: str) -> bool:
         failed = self._failed.get(backend)
