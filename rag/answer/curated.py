@@ -21,6 +21,7 @@ suspends the answer (``review``), so it is listed for staff and never served sta
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from ..ingest.store import LoadedIndex
 from ..search.retrieval import Hit, Retriever
 from ..store import FeedbackUnavailable, Store, existing_store, open_store
 from ..text import detect_language, split_sentences
-from .grounding import check_answer
+from .grounding import CITATION, check_answer
 from .intent import analyse
 from .languages import LANGUAGES
 from .records import Answer, Citation
@@ -48,6 +49,19 @@ USUAL = "{name} questions get the usual answer"
 
 class CurationError(ValueError):
     """A curated answer that cannot be saved; the message says why, for staff."""
+
+
+def renumbered(text: str, citations: list[dict]) -> tuple[str, list[str]]:
+    """An answer's text with its ``[n]`` markers renumbered 1, 2, ... in the order of its
+    ``citations`` (each with ``n`` and ``chunk_id``, as an answer or a log entry keeps them), and
+    the chunk ids in that order: the form ``Curator.save`` takes."""
+    numbers = {int(c["n"]): i for i, c in enumerate(citations, start=1)}
+
+    def mark(m) -> str:
+        ns = [str(numbers.get(int(n), n)) for n in re.findall(r"\d+", m.group(1))]
+        return m.group(0).replace(m.group(1), ", ".join(ns))
+
+    return CITATION.sub(mark, text), [c["chunk_id"] for c in citations]
 
 
 def stale_reason(entry: dict, index: LoadedIndex) -> str:

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pandas as pd
 
-from ..answer.curated import CurationError
+from ..answer.curated import CurationError, renumbered
 from ..answer.probe import probe
 from ..search.gaps import eval_questions, gap_report, write_csv
 from ..store import FeedbackUnavailable
@@ -137,10 +137,11 @@ class InsightService:
         entry = self.store.questions.get(int(entry_id)) if entry_id else None
         if entry is None:
             return *(gr.skip(),) * 6, "Give the id of a log entry (the log's first column)."
-        texts = {lang: entry["answer"] if lang == entry["language"] else "" for lang in LANGS}
+        text, chunks = renumbered(entry["answer"], entry["citations"])
+        texts = {lang: text if lang == entry["language"] else "" for lang in LANGS}
         if entry["outcome"] not in ("answered", "quoted", "cached", "curated"):
             texts = dict.fromkeys(LANGS, "")  # an abstention's text is no answer: staff write one
-        cited = ", ".join(c["chunk_id"] for c in entry["citations"])
+        cited = ", ".join(chunks)
         note = f"Loaded log entry {entry['id']} ({entry['outcome']}); check the answer, then save it."
         return entry["question"], texts["en"], texts["zh"], texts["ko"], cited, entry["entry"], note
 
