@@ -1,12 +1,13 @@
 """Shared fixtures: the real web app (``python app.py``) started as a subprocess on a free
 loopback port, with its index, feedback database and corpus copy in temporary folders.
 
-Three apps at most per test session, each started once:
+Four apps at most per test session, each started once:
   * ``public_app``: extractive backend (fast), no staff password, a copy of ``corpus/`` plus a
     hostile document (``<script>`` in its text); its index folder starts empty, so start-up
     builds the index;
   * ``staff_app``: the same with a staff password and its own corpus copy (uploads and
-    removals happen there, never in ``corpus/``);
+    removals happen there, never in ``corpus/``); ``insight_app``: another of its kind, for the
+    staff-insight walk (it edits a document);
   * ``llm_app``: the default llama.cpp backend over ``public_app``'s corpus and (ready) index;
     skipped when the model file is not in the cache (``make models``).
 Each app's log is kept in ``test-artifacts/``; start-up times go to ``test-artifacts/startup.json``.
@@ -62,6 +63,7 @@ HOSTILE_TITLE = "Lakeside <b>Robotics</b> notice"
 LAYERS: dict[str, tuple[str, ...]] = {
     "public_app": ("server",),
     "staff_app": ("server",),
+    "insight_app": ("server",),
     "llm_app": ("server", "llm"),
     "chat_app": ("server", "llm"),  # tests/test_browser.py: llm_app when the model is cached
     "llama_server": ("server", "llm"),
@@ -371,6 +373,19 @@ def staff_app(tmp_path_factory):
         backend="extractive",
         staff_password=STAFF_PASSWORD,
         upload_max_mb="1",
+    )
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def insight_app(tmp_path_factory):
+    """``staff_app``'s kind with a corpus, index and store of its own: the staff-insight walk
+    (tests/test_browser.py) edits a document and reads the whole question log."""
+    tmp = tmp_path_factory.mktemp("insight-app")
+    corpus = make_corpus(tmp / "corpus")
+    app = start_app(
+        "insight", tmp, corpus_dir=corpus, index_dir=tmp / "index", backend="extractive", staff_password=STAFF_PASSWORD
     )
     yield app
     app.stop()

@@ -164,19 +164,24 @@ class Curator:
         worked out for entries close enough to matter."""
         english = detect_language(question) == "en"
         en_scores: dict = {}
-        use = self._vectors("use", [question])[0]
-        scores = self._vectors("use", [e["question"] for e in entries], [e["id"] for e in entries]) @ use
+        use_scores: dict = {}
         english_entries = [e for e in entries if detect_language(e["question"]) == "en"] if english else []
         if english_entries:
             vectors = self._vectors("en", [e["question"] for e in english_entries], [e["id"] for e in english_entries])
             sims = vectors @ self._vectors("en", [question])[0]
             en_scores = {e["id"]: float(x) for e, x in zip(english_entries, sims, strict=True)}
+        others = [e for e in entries if e["id"] not in en_scores]  # the multilingual encoder only when needed
+        if others:
+            vectors = self._vectors("use", [e["question"] for e in others], [e["id"] for e in others])
+            use_scores = dict(
+                zip([e["id"] for e in others], vectors @ self._vectors("use", [question])[0], strict=True)
+            )
         lowest = min(self.settings.curated_min_similarity, self.settings.curated_min_similarity_en) - 0.1
         intent, found = None, None
         out = []
-        for e, score in zip(entries, scores, strict=True):
-            pair_en = english and e["id"] in en_scores
-            similarity = float(en_scores[e["id"]] if pair_en else score)
+        for e in entries:
+            pair_en = e["id"] in en_scores
+            similarity = float(en_scores[e["id"]] if pair_en else use_scores[e["id"]])
             if similarity < lowest:
                 out.append(Candidate(e, similarity, pair_en, False, False))
                 continue

@@ -93,7 +93,8 @@ def gap_report(entries: list[dict], retriever: Retriever | None, settings: Setti
             if key not in seen and len(examples) < MAX_EXAMPLES:
                 seen.add(key)
                 examples.append(e)
-        languages = dict(Counter(e.get("language") or "?" for e in group).most_common())
+        counts = Counter(e.get("language") or "?" for e in group)
+        languages = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))  # most first, then by code
         passages = retriever.search(group[0]["question"], k=PASSAGES) if retriever is not None else []
         gaps.append(Gap(len(group), languages, examples, passages, group))
     gaps.sort(key=lambda g: (-g.size, g.examples[0]["question"]))

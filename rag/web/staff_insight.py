@@ -108,7 +108,7 @@ class InsightService:
         csv_path = write_csv(gaps, folder / f"gaps-{stamp}.csv")
         jsonl_path = folder / f"gap-questions-{stamp}.jsonl"
         write_jsonl(eval_questions(gaps), jsonl_path)
-        message = f"{len(entries)} questions in {len(gaps)} groups."
+        message = f"{len(entries)} questions in {len(gaps)} group{'s' if len(gaps) != 1 else ''}."
         return gaps_markdown(gaps), str(csv_path), str(jsonl_path), message
 
     # --- usage ------------------------------------------------------------------------------------
@@ -253,15 +253,32 @@ def _layout(L) -> SimpleNamespace:
         ui.usage_text = gr.Markdown(elem_id="staff-usage")
         with gr.Row():
             ui.per_day = gr.BarPlot(
-                x="day", y="questions", color="outcome", label=L("rag_per_day"), elem_id="staff-plot-day"
+                x="day",
+                y="questions",
+                color="outcome",
+                label=L("rag_per_day"),
+                y_lim=[0, None],
+                elem_id="staff-plot-day",
             )
-            ui.languages = gr.BarPlot(x="language", y="questions", label=L("rag_languages"), elem_id="staff-plot-lang")
+            ui.languages = gr.BarPlot(
+                x="language", y="questions", label=L("rag_languages"), y_lim=[0, None], elem_id="staff-plot-lang"
+            )
         with gr.Row():
-            ui.latency = gr.LinePlot(
-                x="day", y="seconds", color="percentile", label=L("rag_latency"), elem_id="staff-plot-latency"
+            ui.latency = gr.ScatterPlot(
+                x="day",
+                y="seconds",
+                color="percentile",
+                label=L("rag_latency"),
+                y_lim=[0, None],
+                elem_id="staff-plot-latency",
             )
             ui.thumbs = gr.BarPlot(
-                x="day", y="answers", color="rating", label=L("rag_thumbs"), elem_id="staff-plot-thumbs"
+                x="day",
+                y="answers",
+                color="rating",
+                label=L("rag_thumbs"),
+                y_lim=[0, None],
+                elem_id="staff-plot-thumbs",
             )
     with gr.Accordion(L("rag_curated"), open=False, elem_id="staff-curated-section"):
         with gr.Row():
