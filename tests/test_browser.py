@@ -333,7 +333,7 @@ def test_staff_see_the_log_and_the_gaps_and_answer_once(open_page, insight_app, 
     _staff_section(page, "staff-gaps-section", "What the documents miss")
     page.click("#staff-find-gaps")
     wait_for_text(page, "#staff-gaps", "2 questions (en 1, zh 1)")
-    assert "(zh, abstained · 👎)" in page.locator("#staff-gaps").inner_text()
+    assert "(zh, abstained · rated down)" in page.locator("#staff-gaps").inner_text()
     gaps = page.locator("#staff-gaps").inner_text()
     assert TAX_EN in gaps and TAX_ZH in gaps and "Nearest passages" in gaps
     wait_for_text(page, "#staff-gaps-csv", ".csv")

@@ -54,7 +54,7 @@ def gaps_markdown(gaps: list[Gap]) -> str:
         langs = ", ".join(f"{k} {v}" for k, v in g.languages.items())
         lines = [f"### {n}. {g.size} question{'s' if g.size != 1 else ''} ({langs})"]
         for e in g.examples:
-            rating = " · 👎" if e.get("rating") == "down" else ""
+            rating = " · rated down" if e.get("rating") == "down" else ""
             lines.append(f"- {md_text(e['question'])} *({e.get('language')}, {e.get('outcome')}{rating})*")
         if g.passages:
             lines.append("\nNearest passages (dense · BM25 · fused):")
