@@ -81,6 +81,15 @@ class Database:
             rows = [dict(r) for r in cur.fetchall()] if cur.description else []
             return rows, cur.rowcount
 
+    def insert(self, table: str, row: dict) -> int:
+        """Insert ``row`` (column -> value) into ``table``; returns the new row's id."""
+        columns = ", ".join(row)
+        marks = ",".join("?" * len(row))
+        rows, _ = self.run(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id", tuple(row.values()), write=True
+        )
+        return int(rows[0]["id"])
+
 
 class SqliteDatabase(Database):
     """One SQLite file; every call opens its own short connection."""

@@ -60,22 +60,19 @@ class CuratedAnswers:
         """Store an active curated answer; returns its id. ``reason``: a note for staff (e.g. a
         language not given and not translated)."""
         stamp = now()
-        rows, _ = self.db.run(
-            "INSERT INTO curated (created_at, updated_at, question, language, answers, citations, reason, "
-            "source_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                stamp,
-                stamp,
-                question,
-                language,
-                json.dumps(answers, ensure_ascii=False),
-                json.dumps(citations, ensure_ascii=False),
-                reason,
-                source_entry,
-            ),
-            write=True,
+        return self.db.insert(
+            "curated",
+            {
+                "created_at": stamp,
+                "updated_at": stamp,
+                "question": question,
+                "language": language,
+                "answers": json.dumps(answers, ensure_ascii=False),
+                "citations": json.dumps(citations, ensure_ascii=False),
+                "reason": reason,
+                "source_entry": source_entry,
+            },
         )
-        return int(rows[0]["id"])
 
     def get(self, curated_id: int) -> dict | None:
         rows, _ = self.db.run("SELECT * FROM curated WHERE id = ?", (int(curated_id),))

@@ -34,19 +34,6 @@ CREATE TABLE IF NOT EXISTS feedback (
     language TEXT NOT NULL DEFAULT ''
 )
 """
-COLUMNS = (
-    "created_at",
-    "rating",
-    "comment",
-    "question",
-    "standalone_question",
-    "answer",
-    "abstained",
-    "citations",
-    "backend",
-    "model",
-    "language",
-)
 
 
 def check_rating(rating: str) -> None:
@@ -89,23 +76,22 @@ class Feedback:
     ) -> int:
         """Store one rating; returns its id (used to attach a comment or change the rating)."""
         check_rating(rating)
-        values = (
-            now(),
-            rating,
-            comment or "",
-            question or "",
-            standalone_question or "",
-            answer or "",
-            int(bool(abstained)),
-            json.dumps(citations or [], ensure_ascii=False),
-            backend or "",
-            model or "",
-            language or detect_language(question or ""),
+        return self.db.insert(
+            "feedback",
+            {
+                "created_at": now(),
+                "rating": rating,
+                "comment": comment or "",
+                "question": question or "",
+                "standalone_question": standalone_question or "",
+                "answer": answer or "",
+                "abstained": int(bool(abstained)),
+                "citations": json.dumps(citations or [], ensure_ascii=False),
+                "backend": backend or "",
+                "model": model or "",
+                "language": language or detect_language(question or ""),
+            },
         )
-        marks = ",".join("?" * len(COLUMNS))
-        sql = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({marks}) RETURNING id"
-        rows, _ = self.db.run(sql, values, write=True)
-        return int(rows[0]["id"])
 
     def update(self, feedback_id: int, *, rating: str | None = None, comment: str | None = None) -> bool:
         """Change the rating and/or comment of a stored entry; False if there is no such entry."""

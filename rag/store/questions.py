@@ -101,11 +101,7 @@ class QuestionLog:
         """Store one entry (a dict with ``COLUMNS``' keys; missing ones take their defaults)."""
         row = {"created_at": utc_now(), "citations": [], "latency_ms": 0.0, "curated_id": None} | entry
         row["citations"] = json.dumps(row["citations"], ensure_ascii=False)
-        columns = [c for c in COLUMNS if c in row]
-        marks = ",".join("?" * len(columns))
-        self.db.run(
-            f"INSERT INTO questions ({', '.join(columns)}) VALUES ({marks})", tuple(row[c] for c in columns), write=True
-        )
+        self.db.insert("questions", {c: row[c] for c in COLUMNS if c in row})
 
     def rate(self, entry: str, rating: str) -> bool:
         """The investor's rating of the answer logged as ``entry``; False if there is none."""

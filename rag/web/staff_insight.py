@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 LOG_HEADERS = ["Id", "Asked (UTC)", "Language", "Outcome", "Rating", "Seconds", "Backend", "Question", "Cited"]
 CURATED_HEADERS = ["Id", "Status", "Question", "Languages", "Cites", "Note"]
 LANGS = ("en", "zh", "ko")
+# the usage plots, in the order ``admin_usage`` returns their data: (component, x, y, colour, label, elem_id)
+PLOTS = (
+    (gr.BarPlot, "day", "questions", "outcome", "rag_per_day", "staff-plot-day"),
+    (gr.BarPlot, "language", "questions", None, "rag_languages", "staff-plot-lang"),
+    (gr.ScatterPlot, "day", "seconds", "percentile", "rag_latency", "staff-plot-latency"),
+    (gr.BarPlot, "day", "answers", "rating", "rag_thumbs", "staff-plot-thumbs"),
+)
 
 
 class InsightService:
@@ -251,35 +258,11 @@ def _layout(L) -> SimpleNamespace:
     with gr.Accordion(L("rag_usage"), open=False, elem_id="staff-usage-section"):
         ui.show_usage = gr.Button(L("rag_show_usage"), elem_id="staff-show-usage")
         ui.usage_text = gr.Markdown(elem_id="staff-usage")
-        with gr.Row():
-            ui.per_day = gr.BarPlot(
-                x="day",
-                y="questions",
-                color="outcome",
-                label=L("rag_per_day"),
-                y_lim=[0, None],
-                elem_id="staff-plot-day",
-            )
-            ui.languages = gr.BarPlot(
-                x="language", y="questions", label=L("rag_languages"), y_lim=[0, None], elem_id="staff-plot-lang"
-            )
-        with gr.Row():
-            ui.latency = gr.ScatterPlot(
-                x="day",
-                y="seconds",
-                color="percentile",
-                label=L("rag_latency"),
-                y_lim=[0, None],
-                elem_id="staff-plot-latency",
-            )
-            ui.thumbs = gr.BarPlot(
-                x="day",
-                y="answers",
-                color="rating",
-                label=L("rag_thumbs"),
-                y_lim=[0, None],
-                elem_id="staff-plot-thumbs",
-            )
+        ui.plots = []
+        for row in (PLOTS[:2], PLOTS[2:]):
+            with gr.Row():
+                for kind, x, y, color, label, elem_id in row:
+                    ui.plots.append(kind(x=x, y=y, color=color, label=L(label), y_lim=[0, None], elem_id=elem_id))
     with gr.Accordion(L("rag_curated"), open=False, elem_id="staff-curated-section"):
         with gr.Row():
             ui.load_id = gr.Number(label=L("rag_log_entry"), precision=0, elem_id="staff-curate-id")
@@ -327,7 +310,7 @@ def _wire(service: InsightService, ui: SimpleNamespace, password: gr.Textbox, hi
     ui.show_usage.click(
         service.admin_usage,
         [password, ui.days],
-        [ui.usage_text, ui.per_day, ui.languages, ui.latency, ui.thumbs],
+        [ui.usage_text, *ui.plots],
         api_name="admin_usage",
         **hidden,
     )
