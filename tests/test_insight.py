@@ -97,6 +97,7 @@ def test_a_full_queue_loses_the_entry_and_counts_it(tmp_path):
     writer = LogWriter(QuestionLog(Store.sqlite(tmp_path / "fb.sqlite3").db), retention_days=30, max_queue=1)
     writer._stopping.set()
     writer._thread.join(5)  # nobody drains the queue now
+    assert not writer._thread.is_alive()
     writer.record(_entry("one"))
     writer.record(_entry("two"))
     assert writer.lost == 1
@@ -167,6 +168,7 @@ def test_gap_report_groups_one_topic_across_languages_and_exports(corpus_index, 
 # --- curated answers ----------------------------------------------------------------------------------
 
 
+@pytest.mark.models  # the embedders over the whole question set, one question at a time (25-45 s)
 def test_curated_matching_on_the_question_set(corpus_index):
     """The configured thresholds on eval/paraphrases.jsonl: no false match on the question set's other
     questions (the unanswerable ones included) or the near misses; the hit rate measured (eval/README.md)."""

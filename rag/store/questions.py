@@ -187,7 +187,7 @@ class LogWriter:
             if time.monotonic() >= self._next_purge:
                 self._purge()
             try:
-                op = self._queue.get(timeout=min(60.0, max(0.1, self._next_purge - time.monotonic())))
+                op = self._queue.get(timeout=1.0)  # then it looks at the clock (purge) and at close
             except queue.Empty:
                 if self._stopping.is_set():
                     return
