@@ -107,7 +107,10 @@ def ask_in_page(page, question: str, timeout_s: float = 300) -> tuple[str, list[
     else:
         raise AssertionError(f"no answer with sources after {timeout_s} s; seen: {seen[-3:]}")
     time.sleep(0.5)  # let the last render settle
-    return bot_messages(page).last.inner_text(), seen
+    final = bot_messages(page).last.inner_text()
+    if final != seen[-1]:  # the sources may have come between reading the text and looking for them
+        seen.append(final)
+    return final, seen
 
 
 def test_chat_streams_answer_with_sources_and_screenshot(open_page, chat_app):
