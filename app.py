@@ -10,6 +10,8 @@ STARTED = time.perf_counter()
 
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +41,9 @@ def main() -> None:
         else f" (staff tab off: {settings.staff_disabled_reason or 'RAG_STAFF_PASSWORD is not set'})",
     )
     listening.set()
+    # a termination (the tests, a service manager) exits like Ctrl-C: atexit handlers run, so the
+    # question log's background writer writes what it still holds (rag.web.startup)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     demo.block_thread()
 
 

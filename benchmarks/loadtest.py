@@ -17,6 +17,11 @@ Reported: answers, errors, p50/p95/max seconds per answer (all, and per kind of 
 re-index's result, the machine's load average. Bounded: every answer has ``--answer-timeout``,
 the whole run ``--deadline``; the wait bound of the app is raised to it (the test measures
 answers, not refusals).
+
+The question log (issue 20): after the app is stopped (its log writer flushes at exit), the log
+must hold one entry per question asked, and the app's log no "lost" line. For the backends in
+``--compare-logging`` (default: extractive) a run with ``log_questions`` off comes first, on the
+same machine in the same session, and the two runs' answer times are reported side by side.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -182,6 +188,15 @@ def summary(values: list[float]) -> dict:
     }
 
 
+def logged(app) -> dict:
+    """What the stopped app's question log holds, and the losses its log reports."""
+    with sqlite3.connect(app.feedback_db) as db:
+        entries = db.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+        outcomes = dict(db.execute("SELECT outcome, COUNT(*) FROM questions GROUP BY outcome").fetchall())
+    lost = sum("question log:" in line and " lost " in line for line in app.log_text().splitlines())
+    return {"entries": entries, "outcomes": outcomes, "lost_lines": lost}
+
+
 def load_test(
     backend: str,
     sessions: int,
@@ -189,11 +204,13 @@ def load_test(
     deadline_s: float = 3600,
     answer_timeout: float = 1800,
     workdir: Path | None = None,
+    log_questions: bool = True,
 ) -> dict:
     """One run against a fresh app with ``backend``; the result as a dict (see the module doc)."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix=f"rag-load-{backend}-"))
     corpus = make_corpus(tmp / "corpus")
     settings = {"backend": backend, "staff_password": STAFF_PASSWORD, "serve_max_wait_s": str(deadline_s)}
+    settings["log_questions"] = str(log_questions).lower()
     load_before = os.getloadavg()
     app = start_app(f"load-{backend}", tmp, corpus_dir=corpus, index_dir=tmp / "index", **settings)
     run, reindex = Run(total=sessions * questions), {}
@@ -219,6 +236,7 @@ def load_test(
         elapsed = time.perf_counter() - t0
         app.stop()
     answers = sorted(run.answers, key=lambda a: (a.session, a.turn))
+    asked = sum(1 for a in answers if not a.error.startswith(("not asked", "could not connect")))
     ok = [a.seconds for a in answers if not a.error]
     kinds = sorted({a.kind for a in answers})
     result = {
@@ -231,6 +249,9 @@ def load_test(
         "all": summary(ok),
         "by_kind": {k: summary([a.seconds for a in answers if a.kind == k and not a.error]) for k in kinds},
         "reindex": reindex,
+        "log_questions": log_questions,
+        "asked": asked,
+        "logged": logged(app) if log_questions else None,
         "elapsed_s": round(elapsed, 1),
         "app_ready_s": app.timings.get("ready_s"),
         "cpus": os.cpu_count(),
@@ -243,7 +264,35 @@ def load_test(
 
 
 def passed(result: dict) -> bool:
-    return not result["errors"] and result["answers"] == result["expected"] and bool(result["reindex"].get("ok"))
+    log = result["logged"]
+    every_question_logged = log is None or (log["entries"] == result["asked"] and not log["lost_lines"])
+    return (
+        not result["errors"]
+        and result["answers"] == result["expected"]
+        and bool(result["reindex"].get("ok"))
+        and every_question_logged
+    )
+
+
+def report(r: dict) -> None:
+    logging = "on" if r["log_questions"] else "off"
+    print(
+        f"  question log {logging}: {r['answers']}/{r['expected']} answers, {len(r['errors'])} errors, "
+        f"p50 {r['all']['p50_s']} s, p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, {r['elapsed_s']} s in all"
+    )
+    for kind, s in r["by_kind"].items():
+        print(f"    {kind:<15} n={s['n']:<3} p50 {s['p50_s']} s  p95 {s['p95_s']} s  max {s['max_s']} s")
+    rx = r["reindex"]
+    print(
+        f"  re-index started after {rx.get('started_after_answers')} answers, done after "
+        f"{rx.get('done_after_answers')} ({rx.get('seconds')} s): {rx.get('message')}"
+    )
+    if r["logged"] is not None:
+        log = r["logged"]
+        print(f"  logged {log['entries']} of {r['asked']} questions asked, {log['lost_lines']} lost: {log['outcomes']}")
+    print(f"  load average before {r['load_average_before']}, after {r['load_average_after']}")
+    for e in r["errors"][:20]:
+        print(f"  ERROR {e}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,28 +303,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--deadline", type=float, default=3600, help="seconds for one backend's run")
     ap.add_argument("--answer-timeout", type=float, default=1800)
     ap.add_argument("--out", type=Path, help="write the results as JSON")
+    ap.add_argument(
+        "--compare-logging",
+        nargs="*",
+        default=["extractive"],
+        help="backends also run with the question log off, first",
+    )
     args = ap.parse_args(argv)
     results = []
     for i, backend in enumerate(args.backends):
         sessions = args.sessions[min(i, len(args.sessions) - 1)]
         questions = args.questions[min(i, len(args.questions) - 1)]
-        print(f"{backend}: {sessions} sessions x {questions} questions ...", flush=True)
-        r = load_test(backend, sessions, questions, args.deadline, args.answer_timeout)
-        results.append(r)
-        print(
-            f"  {r['answers']}/{r['expected']} answers, {len(r['errors'])} errors, p50 {r['all']['p50_s']} s, "
-            f"p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, {r['elapsed_s']} s in all"
-        )
-        for kind, s in r["by_kind"].items():
-            print(f"    {kind:<15} n={s['n']:<3} p50 {s['p50_s']} s  p95 {s['p95_s']} s  max {s['max_s']} s")
-        rx = r["reindex"]
-        print(
-            f"  re-index started after {rx.get('started_after_answers')} answers, done after "
-            f"{rx.get('done_after_answers')} ({rx.get('seconds')} s): {rx.get('message')}"
-        )
-        print(f"  load average before {r['load_average_before']}, after {r['load_average_after']}")
-        for e in r["errors"][:20]:
-            print(f"  ERROR {e}")
+        for log_questions in (False, True) if backend in args.compare_logging else (True,):
+            print(f"{backend}: {sessions} sessions x {questions} questions ...", flush=True)
+            r = load_test(backend, sessions, questions, args.deadline, args.answer_timeout, log_questions=log_questions)
+            results.append(r)
+            report(r)
+        if backend in args.compare_logging:
+            off, on = results[-2]["all"], results[-1]["all"]
+            print(
+                f"  answer time without / with the question log: p50 {off['p50_s']} / {on['p50_s']} s, "
+                f"p95 {off['p95_s']} / {on['p95_s']} s"
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -192,7 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cmrc-split", default="dev", choices=["dev", "trial"])
     sp.add_argument("--out", default=None, help="write the measurements as JSON here")
     sp.set_defaults(func=cmd_embedders)
+
+    sp = sub.add_parser("curated", help="curated-answer matching and gap grouping measured on eval/paraphrases.jsonl")
+    sp.add_argument("--out", default=None, help="write the measurements as JSON here")
+    sp.set_defaults(func=cmd_curated)
     return p
+
+
+def cmd_curated(args) -> int:
+    from .curated import run
+
+    run(Path(args.out) if args.out else None)
+    return 0
 
 
 def cmd_embedders(args) -> int:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|search|ask|models|feedback``. Thin over the library.
+"""Command line: ``python -m rag index|search|ask|models|feedback|log``. Thin over the library.
 
 Every error is one line on stderr and exit code 1 (``-v`` shows the stack trace)."""
 
@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 
 from .config import RETRIEVAL_MODES, get_settings
 from .generation import BACKENDS
@@ -60,7 +61,10 @@ def cmd_ask(args) -> int:
 
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
     assistant = Assistant(settings)
+    t0 = time.perf_counter()
     answer = assistant.ask(args.question, backend=args.backend)
+    if args.log:
+        _log_answer(settings, answer, (time.perf_counter() - t0) * 1000)
     if args.json:
         _print_json(answer.to_json())
         return 0
@@ -77,6 +81,62 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _log_answer(settings, answer, latency_ms: float) -> None:
+    """Record the answer in the question log as the chat does (written before the command ends)."""
+    from .store import LogWriter, open_store
+    from .store.questions import log_entry, new_entry
+
+    writer = LogWriter(open_store(settings).questions, settings.log_retention_days)
+    writer.record(log_entry(new_entry(), answer, latency_ms))
+    writer.close()
+    if writer.lost:
+        print("(the question could not be logged: the store is unavailable)", file=sys.stderr)
+
+
+def cmd_log_list(args) -> int:
+    from .store import existing_store
+    from .store.questions import DAY_S, utc_now
+
+    settings = get_settings()
+    store = existing_store(settings)
+    entries = store.questions.entries(utc_now(-args.days * DAY_S), limit=args.limit) if store else []
+    if args.json:
+        _print_json({"entries": entries})
+        return 0
+    if not entries:
+        print(f"No questions logged in the last {args.days:g} days.")
+    for e in entries:
+        rating = f" {e['rating']}" if e["rating"] else ""
+        print(f"#{e['id']} {e['created_at']} {e['language']} {e['outcome']}{rating} {e['latency_ms'] / 1000:.2f} s")
+        print(f"   {e['question']}")
+    return 0
+
+
+def cmd_log_gaps(args) -> int:
+    from .search.gaps import gap_report
+    from .search.retrieval import open_retriever
+    from .store import existing_store
+    from .store.questions import DAY_S, utc_now
+
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    store = existing_store(settings)
+    entries = store.questions.gaps(utc_now(-args.days * DAY_S)) if store else []
+    gaps = gap_report(entries, open_retriever(settings) if entries else None, settings)
+    if args.json:
+        _print_json({"questions": len(entries), "groups": [g.to_json() for g in gaps]})
+        return 0
+    if not gaps:
+        print(f"No abstained or thumbs-down questions in the last {args.days:g} days.")
+    for n, g in enumerate(gaps, start=1):
+        langs = ", ".join(f"{k} {v}" for k, v in g.languages.items())
+        print(f"{n}. {g.size} questions ({langs})")
+        for e in g.examples:
+            print(f"   - {e['question']}")
+        for h in g.passages:
+            print(f"   nearest: {h.chunk.chunk_id} (dense {h.dense_score or 0:.3f}, fused {h.score:.3f})")
+    return 0
+
+
 def cmd_models(args) -> int:
     from .generation.gguf import fetch_cli
 
@@ -84,25 +144,19 @@ def cmd_models(args) -> int:
     return fetch_cli(args.model or [settings.gguf_model], settings.models_dir)
 
 
-def _feedback_source(settings):
-    """The PostgreSQL store if ``feedback_url`` is set, else the SQLite file (not created if missing)."""
-    from .feedback import PostgresFeedbackStore
-
-    return PostgresFeedbackStore(settings.feedback_url) if settings.feedback_url else settings.feedback_db
-
-
 def cmd_feedback_export(args) -> int:
-    from .feedback import export_questions
+    from .store import existing_store, export_questions
 
-    n = export_questions(_feedback_source(get_settings()), args.out, only=args.only)
+    store = existing_store(get_settings())  # a SQLite file that does not exist is not created
+    n = export_questions(store.feedback if store else None, args.out, only=args.only)
     print(f"wrote {n} questions to {args.out}")
     return 0
 
 
 def cmd_feedback_counts(args) -> int:
-    from .feedback import open_store
+    from .store import open_store
 
-    counts = open_store(get_settings()).counts()
+    counts = open_store(get_settings()).feedback.counts()
     if args.json:
         _print_json(counts)
     else:
@@ -134,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("ask", help="answer a question from the documents, with citations")
     sp.add_argument("question")
     sp.add_argument("--backend", choices=BACKENDS, default=None)
+    sp.add_argument("--log", action="store_true", help="record the question in the question log, as the chat does")
     common(sp)
     sp.set_defaults(func=cmd_ask)
 
@@ -150,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp = fsub.add_parser("counts", help="how many answers were rated up and down")
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.set_defaults(func=cmd_feedback_counts)
+
+    lg = sub.add_parser("log", help="the question log: what investors asked, and what the documents miss")
+    lsub = lg.add_subparsers(dest="log_command", required=True)
+    sp = lsub.add_parser("list", help="the logged questions, newest first")
+    sp.add_argument("--days", type=float, default=30, help="of the last DAYS days")
+    sp.add_argument("--limit", type=int, default=200)
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_log_list)
+    sp = lsub.add_parser("gaps", help="abstained and thumbs-down questions grouped by meaning, largest first")
+    sp.add_argument("--days", type=float, default=30, help="of the last DAYS days")
+    common(sp)
+    sp.set_defaults(func=cmd_log_gaps)
     return p
 
 

@@ -167,6 +167,23 @@ class Settings(BaseSettings):
     feedback_url: str | None = Field(
         None, pattern=r"^postgres(ql)?://", description="postgresql:// URL: feedback goes to PostgreSQL, not SQLite."
     )
+    # the question log and what staff build on it (rag.store.questions, rag.answer.curated, rag.search.gaps)
+    log_questions: bool = Field(True, description="Log every investor question (no client address or identifier).")
+    log_retention_days: float = Field(
+        180.0, gt=0, le=3650, description="Log entries older than this are deleted (on start, then daily)."
+    )
+    # measured on eval/paraphrases.jsonl (python -m eval curated; eval/README.md): the highest thresholds with
+    # no false match on the question set, beside the intent and passage gates of rag.answer.curated
+    curated_min_similarity: float = Field(
+        0.65, ge=-1.0, le=1.0, description="A question this close to a curated one (multilingual USE) gets its answer."
+    )
+    curated_min_similarity_en: float = Field(
+        0.75, ge=-1.0, le=1.0, description="The same for two English questions, by MiniLM."
+    )
+    # measured on eval/paraphrases.jsonl (python -m eval curated): the best pair F1 of topics grouped (0.47)
+    gap_max_distance: float = Field(
+        0.4, gt=0.0, le=2.0, description="Questions grouped as one topic below this cosine distance (average link)."
+    )
     upload_max_mb: int = Field(20, ge=1, le=2048)
     staff_password: str | None = Field(None, description="Enables the staff tab; env RAG_STAFF_PASSWORD.")
     staff_max_failures: int = Field(10, ge=1, description="Failed staff logins from one client before it is locked.")

@@ -1,17 +1,18 @@
 """Shared fixtures: the real web app (``python app.py``) started as a subprocess on a free
 loopback port, with its index, feedback database and corpus copy in temporary folders.
 
-Three apps at most per test session, each started once:
+Four apps at most per test session, each started once:
   * ``public_app``: extractive backend (fast), no staff password, a copy of ``corpus/`` plus a
     hostile document (``<script>`` in its text); its index folder starts empty, so start-up
     builds the index;
   * ``staff_app``: the same with a staff password and its own corpus copy (uploads and
-    removals happen there, never in ``corpus/``);
+    removals happen there, never in ``corpus/``); ``insight_app``: another of its kind, for the
+    staff-insight walk (it edits a document);
   * ``llm_app``: the default llama.cpp backend over ``public_app``'s corpus and (ready) index;
     skipped when the model file is not in the cache (``make models``).
 Each app's log is kept in ``test-artifacts/``; start-up times go to ``test-artifacts/startup.json``.
 
-Also here, for every test file:
+Also here, for every test file (``postgres_url``: a throw-away PostgreSQL server, once per session):
   * test layers: a test is marked ``server``, ``llm`` or ``browser`` by the fixtures it uses
     (``LAYERS``; ``@pytest.mark.slow`` counts as ``llm``), so ``make check`` can leave them out;
   * isolation from the developer's own configuration: no ``RAG_*`` variable and no ``rag.toml``
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -60,6 +63,7 @@ HOSTILE_TITLE = "Lakeside <b>Robotics</b> notice"
 LAYERS: dict[str, tuple[str, ...]] = {
     "public_app": ("server",),
     "staff_app": ("server",),
+    "insight_app": ("server",),
     "llm_app": ("server", "llm"),
     "chat_app": ("server", "llm"),  # tests/test_browser.py: llm_app when the model is cached
     "llama_server": ("server", "llm"),
@@ -375,6 +379,19 @@ def staff_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def insight_app(tmp_path_factory):
+    """``staff_app``'s kind with a corpus, index and store of its own: the staff-insight walk
+    (tests/test_browser.py) edits a document and reads the whole question log."""
+    tmp = tmp_path_factory.mktemp("insight-app")
+    corpus = make_corpus(tmp / "corpus")
+    app = start_app(
+        "insight", tmp, corpus_dir=corpus, index_dir=tmp / "index", backend="extractive", staff_password=STAFF_PASSWORD
+    )
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
 def llm_app(tmp_path_factory, public_app):
     if not default_model_present():
         pytest.skip("the default GGUF model is not in the cache: run `make models`")
@@ -383,6 +400,65 @@ def llm_app(tmp_path_factory, public_app):
     app = start_app("llm", tmp, corpus_dir=public_app.corpus_dir, index_dir=public_app.index_dir)
     yield app
     app.stop()
+
+
+# --- a throw-away PostgreSQL server -----------------------------------------------------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL server (Debian's postgresql package, which ``make test``
+    installs): initdb in a temporary folder, listening on a free loopback port. initdb
+    refuses to run as root, so as root the server runs as the package's postgres user."""
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (make test installs Debian's postgresql package)")
+    user = None
+    home = Path(tempfile.mkdtemp(prefix="rag-pg-"))
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run the server as")
+        user = "postgres"
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+    data, port = home / "data", free_port()
+    run = {"user": user, "capture_output": True, "text": True, "timeout": 120}
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        **run,
+    )
+    subprocess.run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(home / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {home} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        **run,
+    )
+    try:
+        yield f"postgresql://rag@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], check=False, **run)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

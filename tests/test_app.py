@@ -21,8 +21,8 @@ from gradio.utils import get_upload_folder
 
 from rag.cli import main as rag_cli
 from rag.config import Settings
-from rag.feedback import FeedbackStore, export_questions
 from rag.ingest.corpus import CorpusError, remove_document, safe_filename, save_upload
+from rag.store import Store, export_questions
 from rag.web.render import SOURCES_SEPARATOR, md_text, render_answer, render_chat
 
 from .conftest import HOSTILE_FILE, ROOT, STAFF_PASSWORD
@@ -171,7 +171,7 @@ def test_abstention_renders_related_reading():
 
 def test_feedback_store_and_export(tmp_path):
     db = tmp_path / "fb.sqlite3"
-    store = FeedbackStore(db)
+    store = Store.sqlite(db).feedback
     cite = [{"n": 1, "doc_id": "zone-a", "title": "A", "text": "t"}]
     down = store.add(
         rating="down",
@@ -192,7 +192,7 @@ def test_feedback_store_and_export(tmp_path):
         store.add(rating="meh", question="q", answer="a")
 
     out = tmp_path / "down.jsonl"
-    assert export_questions(db, out) == 2
+    assert export_questions(store, out) == 2
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     for q in lines:
         assert {"id", "question", "lang", "answerable", "facts", "doc", "answer", "comment"} <= set(q)
@@ -206,11 +206,11 @@ def test_feedback_store_and_export(tmp_path):
         "answer": "Wrong [1].",
     }
     assert lines[1]["doc"] is None and lines[1]["answerable"] is True
-    assert export_questions(db, tmp_path / "all.jsonl", only="all") == 3
+    assert export_questions(store, tmp_path / "all.jsonl", only="all") == 3
     up = tmp_path / "up.jsonl"
-    assert export_questions(db, up, only="up") == 1
+    assert export_questions(store, up, only="up") == 1
     assert json.loads(up.read_text(encoding="utf-8"))["lang"] == "zh"
-    assert export_questions(tmp_path / "missing.sqlite3", tmp_path / "none.jsonl") == 0
+    assert export_questions(None, tmp_path / "none.jsonl") == 0
 
 
 def test_safe_filename():

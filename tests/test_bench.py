@@ -53,7 +53,8 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     expected = {
         "answer_first_sentence_s", "answer_full_s", "pipeline_overhead_pct", "answer_prefill_s", "answer_retrieve_s",
         "answer_decode_s", "answer_tail_s",
-        "cached_answer_ms", "index_build_chunks_per_s", "langchain_build_ratio", "langchain_query_ratio",
+        "cached_answer_ms", "curated_answer_ms", "index_build_chunks_per_s", "langchain_build_ratio",
+        "langchain_query_ratio",
         "app_ready_s", "app_peak_rss_gb",
         *(f"retrieval_{step}_ms@{n}" for n in sizes for step in ("embed", "dense", "bm25", "fusion", "total")),
     }  # fmt: skip
@@ -76,5 +77,7 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     assert len(result["machine"]["load_average_start"]) == 3 and len(result["machine"]["load_average_end"]) == 3
     cache = result["answers"]["cache"]  # every answered question asked again came from the cache
     assert len(cache["cached_ms"]) >= result["answers"]["answered"] and 0 <= cache["example_hits"] <= cache["examples"]
+    curated = result["answers"]["curated"]  # answers saved as curated are served to the same questions
+    assert curated["saved"] >= 1 and len(curated["curated_ms"]) >= curated["saved"]
     for name in expected:  # the one printed table has every row
         assert f"| {name} |" in proc.stdout

@@ -8,6 +8,7 @@ and Korean. The first test uses the default llama.cpp backend when its model is 
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -106,7 +107,10 @@ def ask_in_page(page, question: str, timeout_s: float = 300) -> tuple[str, list[
     else:
         raise AssertionError(f"no answer with sources after {timeout_s} s; seen: {seen[-3:]}")
     time.sleep(0.5)  # let the last render settle
-    return bot_messages(page).last.inner_text(), seen
+    final = bot_messages(page).last.inner_text()
+    if final != seen[-1]:  # the sources may have come between reading the text and looking for them
+        seen.append(final)
+    return final, seen
 
 
 def test_chat_streams_answer_with_sources_and_screenshot(open_page, chat_app):
@@ -279,3 +283,114 @@ def test_markdown_in_a_document_stays_text(open_page, staff_app, tmp_path):
         assert not page.errors, page.errors
     finally:
         client.predict(STAFF_PASSWORD, name, api_name="/admin_remove")
+
+
+TAX_EN = "What is the corporate income tax rate in the China-ROK zone?"
+TAX_ZH = "中韩示范区的企业所得税税率是多少？"
+BETHUNE_Q = "What does the Norman Bethune Center for Medical Sciences work on?"
+BETHUNE_PARAPHRASE = "What research areas does the Norman Bethune Center for Medical Sciences focus on?"
+REVIEWED = "Reviewed by zone staff"
+
+
+def _staff_section(page, section: str, name: str) -> None:
+    """Open the staff tab's accordion ``section`` (its elem_id) by its label."""
+    page.locator(f"#{section}").get_by_text(name, exact=True).first.click()
+
+
+def _new_conversation(page) -> None:
+    page.click("#clear")
+    page.wait_for_function("document.querySelectorAll('#chat .bot-row').length === 0", timeout=60_000)
+
+
+def _log_id(table: str, question: str) -> str:
+    """The id of ``question``'s row in the log table's text (one cell a line; an empty cell has none)."""
+    lines = table.splitlines()
+    at = lines.index(question)
+    when = next(i for i in range(at, 0, -1) if re.fullmatch(r"\d{4}-\d{2}-\d{2} [\d:]+", lines[i]))
+    return lines[when - 1].strip()
+
+
+def test_staff_see_the_log_and_the_gaps_and_answer_once(open_page, insight_app, tmp_path):
+    """Issue 20 walked in the browser: investors ask (two unanswerable questions on one topic in two
+    languages, one answerable); the log lists them, the gap report groups the two, usage is drawn;
+    staff curate the answerable one from the log; a paraphrase gets it marked as reviewed by staff;
+    editing the cited document suspends it, and the paraphrase gets the usual answer again."""
+    page = open_page(insight_app.url)
+    for question in (TAX_EN, TAX_ZH):
+        ask_in_page(page, question)
+    bot_messages(page).last.hover()  # a thumbs down reaches the question's log entry
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    wait_for_text(page, "#feedback-note", "这条回答将被复核")  # thanked in the question's language
+    _new_conversation(page)  # only a first question is answered from curated answers: this one is curated below
+    ask_in_page(page, BETHUNE_Q)
+
+    page.get_by_role("tab", name="Staff").click()
+    page.fill("#staff-password input", STAFF_PASSWORD)
+    _staff_section(page, "staff-log-section", "Question log")
+    page.click("#staff-show-log")
+    wait_for_text(page, "#staff-log", BETHUNE_Q)
+    assert TAX_ZH in page.locator("#staff-log").inner_text()
+    entry_id = _log_id(page.locator("#staff-log").inner_text(), BETHUNE_Q)
+    assert entry_id.isdigit()
+
+    _staff_section(page, "staff-gaps-section", "What the documents miss")
+    page.click("#staff-find-gaps")
+    wait_for_text(page, "#staff-gaps", "2 questions (en 1, zh 1)")
+    assert "(zh, abstained · rated down)" in page.locator("#staff-gaps").inner_text()
+    gaps = page.locator("#staff-gaps").inner_text()
+    assert TAX_EN in gaps and TAX_ZH in gaps and "Nearest passages" in gaps
+    wait_for_text(page, "#staff-gaps-csv", ".csv")
+    wait_for_text(page, "#staff-gaps-jsonl", ".jsonl")
+
+    _staff_section(page, "staff-usage-section", "Usage at a glance")
+    page.click("#staff-show-usage")
+    wait_for_text(page, "#staff-usage", "Thumbs up 0, down 1")
+    assert "3 questions" in page.locator("#staff-usage").inner_text()
+
+    _staff_section(page, "staff-probe-section", "Retrieval test")
+    page.fill("#staff-probe-question textarea", TAX_ZH)
+    page.click("#staff-probe")
+    wait_for_text(page, "#staff-probe-result", "Evidence gate")
+    assert "fails" in page.locator("#staff-probe-result").inner_text()
+
+    _staff_section(page, "staff-curated-section", "Answer it once")
+    page.fill("#staff-curate-id input", entry_id)
+    page.click("#staff-curate-load")
+    wait_for_text(page, "#staff-curate-status", f"Loaded log entry {entry_id}")
+    assert "[1]" in page.locator("#staff-curate-en textarea").input_value()
+    page.click("#staff-curate-save")
+    wait_for_text(page, "#staff-curate-status", "Saved curated answer #")
+    wait_for_text(page, "#staff-curated", BETHUNE_Q)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "staff-insight.png"), full_page=True)
+    for section in ("gaps", "usage", "curated", "probe"):  # README's staff section shows these (docs/)
+        page.locator(f"#staff-{section}-section").screenshot(path=str(ARTIFACTS / f"staff-{section}.png"))
+
+    # a paraphrase gets the curated answer, marked as reviewed; the pipeline's time is recorded
+    page.get_by_role("tab", name="Ask").click()
+    _new_conversation(page)
+    text, _ = ask_in_page(page, BETHUNE_PARAPHRASE)
+    assert REVIEWED in text
+    record = insight_app.client().submit(BETHUNE_PARAPHRASE, api_name="/ask").result(timeout=120)[2]
+    assert record["curated"] and record["outcome"] == "curated"
+    (ARTIFACTS / "curated-answer.json").write_text(json.dumps({"timings_ms": record["timings_ms"]}))
+    print(f"curated answer in {record['timings_ms']['total']:.1f} ms (pipeline time, extractive app)")
+
+    # staff edit the cited document: the curated answer is suspended, the paraphrase answered anew
+    page.get_by_role("tab", name="Staff").click()
+    doc = tmp_path / "jingyue-bethune-center-visit.txt"
+    original = (insight_app.corpus_dir / doc.name).read_text(encoding="utf-8")
+    doc.write_text(original + "\nThe center opened a new laboratory in 2023.\n", encoding="utf-8")
+    page.locator("#staff-files input[type=file]").set_input_files(str(doc))
+    wait_for_text(page, "#staff-files", doc.name)
+    page.get_by_label("Replace a document of the same name").check()
+    page.click("#staff-upload")
+    wait_for_text(page, "#staff-status", f"Added {doc.name}", 180_000)
+    page.click("#staff-show-curated")
+    wait_for_text(page, "#staff-curated", "suspended")
+    assert "jingyue-bethune-center-visit.txt changed" in page.locator("#staff-curated").inner_text()
+    page.get_by_role("tab", name="Ask").click()
+    _new_conversation(page)
+    text, _ = ask_in_page(page, BETHUNE_PARAPHRASE)
+    assert REVIEWED not in text
+    assert not page.errors, page.errors

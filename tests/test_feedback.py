@@ -1,4 +1,4 @@
-"""Feedback storage that survives: a corrupt SQLite file moved aside, a read-only folder
+"""The store (rag.store) survives: a corrupt SQLite file moved aside, a read-only folder
 reported (the app still starts), and PostgreSQL (a real server started here) with two
 processes writing at once."""
 
@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.feedback import FeedbackStore, FeedbackUnavailable, PostgresFeedbackStore, export_questions, open_store
+from rag.store import FeedbackUnavailable, Store, export_questions, open_store
 
-from .conftest import ROOT, make_corpus, start_app
+from .conftest import ROOT, free_port, make_corpus, start_app
 
 # Root ignores file permissions; without these two capabilities it obeys them like anyone.
 NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
@@ -53,8 +51,8 @@ def python(code: str, *args: str, ordinary: bool = False, timeout: float = 300) 
 def test_corrupt_database_is_moved_aside_and_a_fresh_one_used(tmp_path, caplog):
     db = tmp_path / "feedback.sqlite3"
     db.write_bytes(b"SQLite format 3\x00" + b"\xde\xad" * 5000)  # a header, then garbage
-    store = FeedbackStore(db)
-    assert store.available
+    store = Store.sqlite(db).feedback
+    assert store.db.available
     kept = [p.name for p in tmp_path.glob("feedback.sqlite3.corrupt-*")]
     assert len(kept) == 1  # kept for inspection
     assert (tmp_path / kept[0]).read_bytes().startswith(b"SQLite format 3\x00\xde\xad")
@@ -64,13 +62,13 @@ def test_corrupt_database_is_moved_aside_and_a_fresh_one_used(tmp_path, caplog):
 
 
 def test_half_written_database_is_moved_aside_too(tmp_path):
-    good = FeedbackStore(tmp_path / "good.sqlite3")
+    good = Store.sqlite(tmp_path / "good.sqlite3").feedback
     for i in range(300):
         good.add(rating="up", question=f"question {i} " * 20, answer="answer " * 50)
     data = (tmp_path / "good.sqlite3").read_bytes()
     (tmp_path / "cut.sqlite3").write_bytes(data[: len(data) // 2])  # e.g. a disk that filled up during a copy
-    store = FeedbackStore(tmp_path / "cut.sqlite3")
-    assert store.available and store.all() == []
+    store = Store.sqlite(tmp_path / "cut.sqlite3").feedback
+    assert store.db.available and store.all() == []
     assert len(list(tmp_path.glob("cut.sqlite3.corrupt-*"))) == 1
 
 
@@ -81,13 +79,13 @@ def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
     folder.mkdir()
     existing = tmp_path / "ro-existing"
     existing.mkdir()
-    FeedbackStore(existing / "fb.sqlite3").add(rating="up", question="kept", answer="a")
+    Store.sqlite(existing / "fb.sqlite3").feedback.add(rating="up", question="kept", answer="a")
     folder.chmod(0o555)
     existing.chmod(0o555)
     code = (
         "import json, sys\n"
         "from rag.config import Settings\n"
-        "from rag.feedback import FeedbackUnavailable\n"
+        "from rag.store import FeedbackUnavailable\n"
         "from rag.web.app import Services\n"
         "out = {}\n"
         "for db in sys.argv[1:]:\n"
@@ -97,7 +95,8 @@ def test_read_only_folder_makes_the_store_unavailable_not_the_app(tmp_path):
         "        message = None\n"
         "    except FeedbackUnavailable as e:\n"
         "        message = str(e)\n"
-        "    out[db] = {'available': service.store.available, 'problem': service.store.problem, 'message': message,\n"
+        "    db_ = service.store.db\n"
+        "    out[db] = {'available': db_.available, 'problem': db_.problem, 'message': message,\n"
         "               'questions': [r['question'] for r in service.store.all()] if 'existing' in db else None}\n"
         "print(json.dumps(out))\n"
     )
@@ -148,88 +147,30 @@ def test_app_starts_and_takes_feedback_over_a_corrupt_database(tmp_path):
     log = app.log_text()
     assert "is damaged" in log
     assert "RAG_STAFF_PASSWORD is shorter than 8 characters: the staff tab is disabled" in log
-    assert [r["comment"] for r in FeedbackStore(db).all()] == ["wrong figure"]
+    assert [r["comment"] for r in Store.sqlite(db).feedback.all()] == ["wrong figure"]
     assert len(list(tmp_path.glob("feedback.sqlite3.corrupt-*"))) == 1
 
 
-def test_missing_sqlite_file_exports_nothing_and_is_not_created(tmp_path):
-    assert export_questions(tmp_path / "none.sqlite3", tmp_path / "out.jsonl") == 0
-    assert not (tmp_path / "none.sqlite3").exists()
+def test_missing_sqlite_file_exports_nothing_and_is_not_created(tmp_path, monkeypatch, capsys):
+    from rag.cli import main as rag_cli
+
+    monkeypatch.setenv("RAG_FEEDBACK_DB", str(tmp_path / "none.sqlite3"))
+    assert rag_cli(["feedback", "export", "--out", str(tmp_path / "out.jsonl")]) == 0
+    assert "wrote 0 questions" in capsys.readouterr().out
+    assert (tmp_path / "out.jsonl").read_text() == "" and not (tmp_path / "none.sqlite3").exists()
 
 
 # --- PostgreSQL: a real server ---------------------------------------------------------------
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throw-away PostgreSQL server (Debian's postgresql package, which ``make test``
-    installs): initdb in a temporary folder, listening on a free loopback port. initdb
-    refuses to run as root, so as root the server runs as the package's postgres user."""
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (make test installs Debian's postgresql package)")
-    user = None
-    home = Path(tempfile.mkdtemp(prefix="rag-pg-"))
-    if os.geteuid() == 0:
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no postgres user to run the server as")
-        user = "postgres"
-        os.chown(home, pw.pw_uid, pw.pw_gid)
-    data, port = home / "data", _free_port()
-    run = {"user": user, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        check=True,
-        **run,
-    )
-    subprocess.run(
-        [
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(home / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-p {port} -k {home} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        **run,
-    )
-    try:
-        yield f"postgresql://rag@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], check=False, **run)
-        shutil.rmtree(home, ignore_errors=True)
-
-
 WRITER = (
     "import sys\n"
     "from rag.config import Settings\n"
-    "from rag.feedback import open_store\n"
+    "from rag.store import open_store\n"
     "tag, n = sys.argv[1], int(sys.argv[2])\n"
     "store = open_store(Settings(feedback_url=sys.argv[3]) if sys.argv[3] != '-'\n"
-    "                   else Settings(feedback_db=sys.argv[4]))\n"
-    "assert store.available, store.problem\n"
+    "                   else Settings(feedback_db=sys.argv[4])).feedback\n"
+    "assert store.db.available, store.db.problem\n"
     "for i in range(n):\n"
     "    fid = store.add(rating='down' if i % 2 else 'up', question=f'{tag} question {i}', answer='a',\n"
     "                    citations=[{'doc_id': f'doc-{tag}'}], backend='extractive')\n"
@@ -252,8 +193,8 @@ def test_two_processes_write_at_once_and_nothing_is_lost(backend, request, tmp_p
     else:
         settings, args = Settings(feedback_db=tmp_path / "fb.sqlite3"), ("-", str(tmp_path / "fb.sqlite3"))
     _two_writers_at_once(*args, n)
-    store = open_store(settings)
-    assert isinstance(store, PostgresFeedbackStore if backend == "postgresql" else FeedbackStore)
+    store = open_store(settings).feedback
+    assert type(store.db).__name__ == ("PostgresDatabase" if backend == "postgresql" else "SqliteDatabase")
     rows = store.all()
     assert sorted(r["question"] for r in rows) == sorted(f"{t} question {i}" for t in "pq" for i in range(n))
     assert len({r["id"] for r in rows}) == 2 * n
@@ -268,7 +209,7 @@ def test_two_processes_write_at_once_and_nothing_is_lost(backend, request, tmp_p
 
 
 def test_postgres_store_round_trip_and_cli_export(postgres_url, tmp_path):
-    store = PostgresFeedbackStore(postgres_url)
+    store = Store.postgres(postgres_url).feedback
     fid = store.add(rating="up", question="中韩示范区在哪里？", answer="长春 [1]。", citations=[{"doc_id": "zone"}])
     row = store.get(fid)
     assert row["language"] == "zh" and row["citations"] == [{"doc_id": "zone"}] and row["abstained"] is False
@@ -293,24 +234,24 @@ def test_postgres_store_round_trip_and_cli_export(postgres_url, tmp_path):
 
 
 def test_unreachable_postgres_leaves_the_store_unavailable_with_no_password_shown(caplog):
-    url = f"postgresql://rag:hunter2secret@127.0.0.1:{_free_port()}/postgres"
-    store = PostgresFeedbackStore(url, connect_timeout=2)
+    url = f"postgresql://rag:hunter2secret@127.0.0.1:{free_port()}/postgres"
+    store = Store.postgres(url, connect_timeout=2)
     assert not store.available
     assert "127.0.0.1" in store.problem and "hunter2secret" not in store.problem
     with pytest.raises(FeedbackUnavailable, match="Feedback is unavailable right now"):
-        store.add(rating="up", question="q", answer="a")
+        store.feedback.add(rating="up", question="q", answer="a")
     assert "hunter2secret" not in caplog.text
 
 
 def test_feedback_url_must_be_postgresql():
     with pytest.raises(ValueError, match="feedback_url"):
         Settings(feedback_url="mysql://x@y/z")
-    assert isinstance(open_store(Settings(feedback_db=Path(tempfile.mkdtemp()) / "f.sqlite3")), FeedbackStore)
+    assert open_store(Settings(feedback_db=Path(tempfile.mkdtemp()) / "f.sqlite3")).db.where.endswith("f.sqlite3")
 
 
 def test_sqlite_rows_are_plain_sqlite(tmp_path):
     """The SQLite file stays readable by any SQLite tool (schema unchanged)."""
-    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store = Store.sqlite(tmp_path / "fb.sqlite3").feedback
     store.add(rating="up", question="q", answer="a")
     with sqlite3.connect(tmp_path / "fb.sqlite3") as db:
         assert db.execute("SELECT rating, question FROM feedback").fetchall() == [("up", "q")]

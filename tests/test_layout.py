@@ -1,7 +1,7 @@
 """The package's layout: folders by role along the question's path, every import pointing down.
 
-Floors, bottom first (README "How it works"): text and glossary; embedders and generation; config; ingest and
-feedback; search; answer; web; the command line. An import from a module to one on a higher
+Floors, bottom first (README "How it works"): text and glossary; embedders and generation; config;
+ingest and store; search; answer; web; the command line. An import from a module to one on a higher
 floor, or an import circle, fails here, as does a module over 450 lines, a class over 250 or a
 function over 80 (the README says why a size is kept)."""
 
@@ -18,7 +18,7 @@ FLOORS = {
     "rag.generation": 1,
     "rag.config": 2,
     "rag.ingest": 3,
-    "rag.feedback": 3,
+    "rag.store": 3,
     "rag.search": 4,
     "rag.answer": 5,
     "rag.web": 6,

@@ -289,7 +289,8 @@ def test_a_long_wait_ends_in_a_busy_message_in_the_investors_language(bounded_ap
 
 @pytest.mark.server  # starts the web app
 def test_load_test_small_run_has_no_errors_and_a_reindex_in_the_middle(tmp_path):
-    """benchmarks/loadtest.py as `make loadtest` runs it, smaller: 6 sessions x 5 questions."""
+    """benchmarks/loadtest.py as `make loadtest` runs it, smaller: 6 sessions x 5 questions, every
+    question in the question log once the app has stopped."""
     loadtest = _module(ROOT / "benchmarks" / "loadtest.py")  # (a site package is called `benchmarks` too)
 
     result = loadtest.load_test(
@@ -298,6 +299,7 @@ def test_load_test_small_run_has_no_errors_and_a_reindex_in_the_middle(tmp_path)
     assert loadtest.passed(result), result["errors"][:5] or result["reindex"]
     assert result["answers"] == 30 and result["all"]["p95_s"] is not None
     assert 0 < result["reindex"]["started_after_answers"] < 30
+    assert result["logged"]["entries"] == result["asked"] == 30 and result["logged"]["lost_lines"] == 0
     print(json.dumps(result, indent=1, ensure_ascii=False))
 
 

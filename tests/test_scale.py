@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .conftest import STAFF_PASSWORD, make_corpus, start_app
-from .test_feedback import postgres_url  # noqa: F401 (the throw-away PostgreSQL server fixture)
 
 pytestmark = pytest.mark.server
 

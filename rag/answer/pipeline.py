@@ -1,7 +1,9 @@
 """Answering: the pipeline the chat, the CLI and the evaluation share.
 
 ``Assistant.ask_stream(question, history)`` reads top to bottom:
-  0. cached: a first question asked before of the same index and settings (``cache.py``);
+  0. curated: a first question meaning the same as one staff answered, with that answer marked as
+     reviewed (``curated.py``); cached: a first question asked before of the same index and
+     settings (``cache.py``);
   1. standalone question: a follow-up or a non-English question is rewritten by the LLM into
      a standalone English search query (the documents are English; ``reading.py``);
   2. retrieve passages (hybrid search), for a translated question also as asked, and for
@@ -40,6 +42,7 @@ from ..search.retrieval import Hit, Retriever, open_retriever
 from ..text import clean_text, detect_language, join_sentences
 from .cache import AnswerCache
 from .compress import compress
+from .curated import Curator
 from .grounding import CheckedSentence
 from .intent import analyse
 from .languages import language
@@ -63,6 +66,7 @@ class Assistant:
         # backend -> (why it failed to load, when): it is tried again after settings.llm_retry_s
         self._failed: dict[str, tuple[str, float]] = {}
         self.cache = AnswerCache(self.settings.answer_cache_size)
+        self.curator = Curator(self.settings)
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -116,6 +120,20 @@ class Assistant:
             question, index.path.name if index.path else "", self.settings, backend or self.settings.backend
         )
 
+    def _stored(self, question: str, lang: str, backend: str) -> tuple[Answer | None, tuple]:
+        """Step 0: the curated answer to a question meaning the same, else the cached answer to
+        the same question; and the cache key the new answer is kept under."""
+        key = self._cache_key(question, backend)
+        found = self.curated(question, lang)
+        if found is None and (found := self.cache.get(key)) is not None:
+            found.cached = True
+        return found, key
+
+    def curated(self, question: str, lang: str) -> Answer | None:
+        """Step 0: the curated answer for a question meaning the same as one staff answered."""
+        found = self.curator.match(question, self.retriever)
+        return self.curator.answer(*found, question, lang, self.retriever.index) if found else None
+
     def _unavailable(self, backend: str) -> bool:
         failed = self._failed.get(backend)
         return failed is not None and time.monotonic() - failed[1] < self.settings.llm_retry_s
@@ -128,6 +146,8 @@ class Assistant:
         found (``Plan.found``: the page shows it at once, while the answer is being written)."""
         backend = backend or self.settings.backend
         question = clean_text(question)[: self.settings.max_question_chars]
+        if not history and self.curated(question, detect_language(question)) is not None:
+            return Plan(False, "curated")
         if not history and self._cache_key(question, backend) in self.cache:
             return Plan(False, "cached")
         lang, reader = detect_language(question), self.reader
@@ -159,14 +179,13 @@ class Assistant:
         s = self.settings
         question = clean_text(question)[: s.max_question_chars]
         lang = detect_language(question)
-        # 0. asked before, of this index with these settings: the stored verified answer
-        key = None if history else self._cache_key(question, backend or s.backend)
-        cached = self.cache.get(key) if key else None
-        if cached is not None:
-            cached.cached = True
-            cached.timings_ms = {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}
-            yield Event("delta", cached.answer)
-            yield Event("final", answer=cached)
+        # 0. answered once by staff (the same meaning, any language), or asked before of this
+        # index with these settings: the stored verified answer
+        stored, key = self._stored(question, lang, backend or s.backend) if not history else (None, None)
+        if stored is not None:
+            stored.timings_ms = {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}
+            yield Event("delta", stored.answer)
+            yield Event("final", answer=stored)
             return
         generator, notice = self.generator(backend, lang)
         answer = Answer(question=question, backend=generator.name, model=generator.model, language=lang)
@@ -216,9 +235,8 @@ class Assistant:
         if answer.quoted:
             yield Event("delta", language(lang).quoted + " ")
         for q in quotes:  # a list's completion is extra: left out when it cannot be shown in the investor's language
-            shown = list(
-                self._shown(iter([Event("delta", " " + q.marked())]), answer, generator, draft_lang, bool(kept))
-            )
+            event = Event("delta", " " + q.marked())
+            shown = list(_shown(iter([event]), answer, generator, draft_lang, self.translator, bool(kept)))
             if shown:
                 kept.append(CheckedSentence(q.marked(), [q.n], True, placement="quote"))
             yield from shown
@@ -246,7 +264,9 @@ class Assistant:
                 yield piece
 
         try:
-            yield from self._shown(verifier.stream(recorded(generator.stream(prompt))), answer, generator, draft_lang)
+            yield from _shown(
+                verifier.stream(recorded(generator.stream(prompt))), answer, generator, draft_lang, self.translator
+            )
             answer.draft = "".join(pieces)
         except GeneratorError as e:
             log.warning("generation failed on %s: %s", generator.name, e)
@@ -257,35 +277,7 @@ class Assistant:
             answer.notices.append(note)
             answer.backend, answer.model = fallback.name, fallback.model
             yield Event("notice", note)
-            yield from self._shown(verifier.stream(fallback.stream(prompt)), answer, fallback, draft_lang)
-
-    def _shown(
-        self, released: Iterator[Event], answer: Answer, generator: Generator, draft_lang: str, optional: bool = False
-    ) -> Iterator[Event]:
-        """The verified sentences as the investor sees them: as drafted when the draft is in the
-        question's language, else each translated (checked; ``translation.py``) as it comes.
-        An ``optional`` sentence whose translation fails is left out instead of shown untranslated."""
-        if draft_lang == answer.language:
-            yield from released
-            return
-        answer.source_language = draft_lang
-        own = language(answer.language)
-        # the model drafts to the end before it translates: a backend runs one generation at a
-        # time (llama.cpp's context is not re-entrant; a server may cut a running answer short)
-        drafted = list(released)
-        for event in drafted:
-            sentence = event.text.strip()
-            if generator.name == "extractive":  # no language model to translate with
-                t = Translation(sentence, sentence, False, "no language model")
-            else:
-                t = self.translator(generator).translate(sentence, answer.language)
-            if not t.translated and optional:
-                continue
-            if not t.translated:
-                t.text = f"{sentence} {own.untranslated}"
-            before = join_sentences([x.text for x in answer.translations])
-            answer.translations.append(t)
-            yield Event("delta", join_sentences([x.text for x in answer.translations])[len(before) :])
+            yield from _shown(verifier.stream(fallback.stream(prompt)), answer, fallback, draft_lang, self.translator)
 
     def _abstain(self, answer: Answer, hits: list[Hit], t0: float, where: str) -> Iterator[Event]:
         """Steps 3 and 7 (``where``: "gate" or "check"): the abstention message in the question's
@@ -305,3 +297,37 @@ def _encoder(embedder) -> Callable[[list[str]], np.ndarray]:
     """Meaning similarity for attributing sentences, compressing passages and choosing quotes: the
     retriever's own embedder (loaded already), each text encoded as a query in its language's model."""
     return lambda texts: embedder.encode(texts, kind="query")
+
+
+def _shown(
+    released: Iterator[Event],
+    answer: Answer,
+    generator: Generator,
+    draft_lang: str,
+    translator: Callable[[Generator], Translator],
+    optional: bool = False,
+) -> Iterator[Event]:
+    """Step 6: the verified sentences as the investor sees them: as drafted when the draft is in
+    the question's language, else each translated (checked; ``translation.py``) as it comes.
+    An ``optional`` sentence whose translation fails is left out instead of shown untranslated."""
+    if draft_lang == answer.language:
+        yield from released
+        return
+    answer.source_language = draft_lang
+    own = language(answer.language)
+    # the model drafts to the end before it translates: a backend runs one generation at a
+    # time (llama.cpp's context is not re-entrant; a server may cut a running answer short)
+    drafted = list(released)
+    for event in drafted:
+        sentence = event.text.strip()
+        if generator.name == "extractive":  # no language model to translate with
+            t = Translation(sentence, sentence, False, "no language model")
+        else:
+            t = translator(generator).translate(sentence, answer.language)
+        if not t.translated and optional:
+            continue
+        if not t.translated:
+            t.text = f"{sentence} {own.untranslated}"
+        before = join_sentences([x.text for x in answer.translations])
+        answer.translations.append(t)
+        yield Event("delta", join_sentences([x.text for x in answer.translations])[len(before) :])

@@ -9,7 +9,8 @@
   answered) and ``failed`` (answering raised) are answers too, only ones that never ran the
   pipeline;
 - ``Event``: one streamed step of ``Assistant.ask_stream``;
-- ``Plan``: what answering a question will take, decided without the language model.
+- ``Plan``: what answering a question will take, decided without the language model;
+- ``OUTCOMES``: what became of a question (``Answer.outcome``), as the question log keeps it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from dataclasses import dataclass, field
 from ..search.retrieval import Hit
 from .intent import Intent
 from .translation import Translation
+
+# what became of a question (``Answer.outcome``): answered by the model's checked draft, abstained,
+# quoted from the documents, answered from the cache or by a curated answer, refused (busy), failed
+OUTCOMES = ("answered", "abstained", "quoted", "cached", "curated", "busy", "failed")
 
 
 @dataclass
@@ -78,6 +83,8 @@ class Answer:
     source_language: str = ""  # that language, when it is not the question's (the answer is translated)
     translations: list[Translation] = field(default_factory=list)  # per sentence, when translated
     cached: bool = False  # the stored answer to the same question (same index and settings), not a new run
+    curated: bool = False  # an answer staff reviewed, served to a question meaning the same (rag.answer.curated)
+    curated_id: int | None = None  # which curated answer
     quoted: bool = False  # no drafted sentence survived: the answer quotes the documents (rag.answer.quotes)
     abstained_at: str = ""  # "gate" (too little evidence to ask the model) or "check" (nothing survived)
     placements: dict[str, int] = field(default_factory=dict)  # kept sentences' citations: model/placed/corrected
@@ -96,6 +103,21 @@ class Answer:
     def failed(cls, question: str, text: str, language: str = "en", error: str = "") -> Answer:
         """A question whose answering failed (``text`` says so); ``error`` names the kind of failure."""
         return cls(question=question, answer=text, abstained=True, language=language, error=error)
+
+    @property
+    def outcome(self) -> str:
+        """What became of the question, one of ``OUTCOMES`` (the question log keeps it)."""
+        if self.busy:
+            return "busy"
+        if self.error:
+            return "failed"
+        if self.curated:
+            return "curated"
+        if self.cached:
+            return "cached"
+        if self.abstained:
+            return "abstained"
+        return "quoted" if self.quoted else "answered"
 
     def abstain(self, message: str, related: list[Hit]) -> None:
         """Make this an abstention: ``message`` instead of an answer, the passages found offered
@@ -133,6 +155,9 @@ class Answer:
             "source_language": self.source_language,
             "translations": [t.to_json() for t in self.translations],
             "cached": self.cached,
+            "curated": self.curated,
+            "curated_id": self.curated_id,
+            "outcome": self.outcome,
             "quoted": self.quoted,
             "abstained_at": self.abstained_at,
             "placements": self.placements,
@@ -157,5 +182,6 @@ class Plan:
     """What answering a question will take, decided without the language model."""
 
     needs_model: bool  # False: the answer comes from retrieval alone (an abstention, the extractive backend)
-    reason: str  # "extractive", "cached", "abstain", "rewrite" (a follow-up or translated question), "generate"
+    # "extractive", "curated", "cached", "abstain", "rewrite" (a follow-up or translated question), "generate"
+    reason: str
     found: list[Hit] = field(default_factory=list)  # what a search for the question as asked found

@@ -100,6 +100,18 @@ def get_embedder(settings) -> Embedder:
         return _loaded[key]
 
 
+def multilingual_encoder(settings) -> Embedder:
+    """Multilingual USE whatever the configured embedder: one vector space for English, Chinese and
+    Korean (curated-answer matching, the gap report's groups, the translation check)."""
+    return get_embedder(settings.model_copy(update={"embedder": "use-multilingual"}))
+
+
+def english_encoder(settings) -> Embedder:
+    """MiniLM (ONNX int8, as the default embedder reads English questions) whatever the configured
+    embedder: the better judge of two English questions meaning the same (rag.answer.curated)."""
+    return get_embedder(settings.model_copy(update={"embedder": "minilm-onnx-int8"}))
+
+
 __all__ = [
     "EMBEDDERS",
     "E5SmallEmbedder",
@@ -111,6 +123,8 @@ __all__ = [
     "RoutedEmbedder",
     "USEMultilingualEmbedder",
     "check_embedder_name",
+    "english_encoder",
     "get_embedder",
     "minilm_path",
+    "multilingual_encoder",
 ]

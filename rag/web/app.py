@@ -5,7 +5,8 @@
     status, the index followed across processes, the fair line for the model;
   * ``ChatTurns`` (``chat.py``): one question streamed to its rendered answer (``render.py``);
   * ``Ratings`` (``ratings.py``): thumbs up / down and comments;
-and the staff tab's ``StaffService`` (``staff.py``) when ``staff_password`` is set. Labels in
+and the staff tab's ``StaffService`` (``staff.py``) and ``InsightService`` (``staff_insight.py``)
+when ``staff_password`` is set. Labels in
 English, Chinese and Korean follow the browser's language (``texts.py``); request bodies are
 capped and Gradio's upload route is closed but to staff (``serving.py``).
 
@@ -29,6 +30,7 @@ from .ratings import Ratings
 from .render import new_session
 from .serving import RequestLimits
 from .staff import MAX_UPLOAD_FILES, StaffService, staff_tab
+from .staff_insight import InsightService
 from .startup import Runtime
 from .texts import EXAMPLES, UI_LABELS
 
@@ -57,12 +59,14 @@ class Services:
     chat: ChatTurns
     ratings: Ratings
     staff: StaffService | None = None
+    insight: InsightService | None = None
 
     @classmethod
     def create(cls, settings: Settings, started: float | None = None, assistant: Assistant | None = None) -> Services:
         runtime = Runtime(settings, started=started, assistant=assistant)
         staff = StaffService(runtime) if settings.staff_password else None
-        return cls(runtime, ChatTurns(runtime), Ratings(runtime), staff)
+        insight = InsightService(staff) if staff else None
+        return cls(runtime, ChatTurns(runtime), Ratings(runtime), staff, insight)
 
 
 def build_app(
@@ -82,7 +86,7 @@ def build_app(
             with gr.Tab(L("rag_tab_chat"), id="chat"):
                 page = _chat_tab(settings, services.runtime, L)
             if services.staff is not None:
-                staff_tab(services.staff, L, page.footer)
+                staff_tab(services.staff, services.insight, L, page.footer)
         _wire(demo, services, page, session)
     demo.services = services  # for callers (app.py logs start-up times, tests)
     return demo

@@ -12,16 +12,21 @@ line for the one model slot and see their place and an estimate in the chat turn
 (abstentions, the extractive backend) never wait behind them; questions in flight are capped per
 client address and per conversation, waits are bounded ("busy, try again in a minute" in the
 question's language). Whatever happens, the turn ends with an ``Answer`` (a refused or failed
-one included), rendered through ``render.page_record``: the chat never dies on an error.
+one included), rendered through ``render.page_record``: the chat never dies on an error. That one
+place, ``_ended``, also hands the turn to the question log (``rag.store.questions``: its outcome,
+citations, latency from the question's arrival, backend and language; nothing about who asked),
+keeping only the entry's random key in the turn for a later rating.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import gradio as gr
 
 from ..answer.records import Answer
+from ..store.questions import log_entry, new_entry
 from ..text import detect_language
 from .render import new_session, page_record, raw_history, render_chat
 from .serving import client_address, session_id
@@ -53,6 +58,7 @@ class ChatTurns:
         t = chat_texts(lang)
         history = raw_history(session["turns"])
         turn = {"question": question, "lang": lang, "text": "", "notice": "", "answer": None}
+        turn["started"] = time.perf_counter()
         session["turns"].append(turn)
         yield render_chat(session["turns"]), session, "", gr.skip()
 
@@ -143,7 +149,16 @@ class ChatTurns:
         turn.pop("waiting", None)
         turn["text"] = answer.answer
         turn["answer"] = page_record(answer, self.runtime.public)
+        self._log(turn, answer)
         return render_chat(session["turns"]), session, gr.skip(), turn["answer"]
+
+    def _log(self, turn: dict, answer: Answer) -> None:
+        """Queue the turn for the question log (never blocks or raises; ``rag.store.questions``)."""
+        writer = self.runtime.question_log
+        if writer is None:
+            return
+        turn["log_entry"] = new_entry()
+        writer.record(log_entry(turn["log_entry"], answer, (time.perf_counter() - turn["started"]) * 1000))
 
     def clear(self):
         return [], new_session(), gr.update(visible=False, value=""), ""

@@ -1,7 +1,8 @@
 """Ratings: thumbs up / down on each answer in the chat (``Chatbot.like``) plus an optional
-comment, stored by ``rag.feedback`` (SQLite, or PostgreSQL with ``feedback_url``); the public
-``/feedback`` endpoint does the same for API clients. A store that cannot be written says so in
-the page; answers are never affected.
+comment, stored by ``rag.store.feedback`` (SQLite, or PostgreSQL with ``feedback_url``); the public
+``/feedback`` endpoint does the same for API clients. The rating also goes to the answer's entry in
+the question log (through the entry key kept in the chat turn). A store that cannot be written
+says so in the page; answers are never affected.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 
 import gradio as gr
 
-from ..feedback import FeedbackUnavailable, open_store
+from ..store import FeedbackUnavailable
 from .startup import Runtime
 from .texts import chat_texts
 
@@ -20,7 +21,7 @@ class Ratings:
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self.store = open_store(runtime.settings)
+        self.store = runtime.store.feedback
 
     def _record(self, session: dict, turn_index: int, rating: str) -> tuple[int, str]:
         turns = session["turns"]
@@ -52,6 +53,8 @@ class Ratings:
                 abstained=bool(a.get("abstained")),
                 language=a.get("language") or turn.get("lang", ""),
             )
+        if turn.get("log_entry") and self.runtime.question_log is not None:
+            self.runtime.question_log.rate(turn["log_entry"], rating)
         session["last_feedback"] = turn["feedback_id"]
         t = chat_texts(turn.get("lang", "en"))
         return turn["feedback_id"], t["thanks_up" if rating == "up" else "thanks_down"]

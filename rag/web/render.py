@@ -135,6 +135,8 @@ def render_answer(turn: dict) -> str:
             body += RELATED_SEPARATOR + t["related"] + "\n\n" + note
             body += "".join(render_citation(c, t) for c in related)
     elif answer.get("citations"):
+        if answer.get("curated"):
+            body += f'\n\n<div class="rag-note rag-curated">✓ {html_text(t["curated_note"])}</div>'
         if answer.get("source_language") and answer.get("source_answer"):
             # the translation is marked as such, the verified answer one click away
             src_lang = answer["source_language"]

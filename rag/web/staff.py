@@ -11,7 +11,8 @@ the tab's status line, the other components keep what they show; progress and er
 status line only. After a re-index the page footer is updated.
 
 Endpoints (undocumented, password-checked): ``/admin_list``, ``/admin_upload``,
-``/admin_remove``, ``/admin_reindex``.
+``/admin_remove``, ``/admin_reindex``; the insight sections below the documents (the question log,
+what the documents miss, usage, curated answers, the retrieval test) are ``rag.web.staff_insight``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..ingest import corpus
 from ..ingest.documents import SUPPORTED
 from . import login
 from .serving import client_address
+from .staff_insight import InsightService, insight_sections
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class StaffService:
         with self._lock:
             return time.monotonic() - self._passed.get(client, float("-inf")) < UPLOAD_WINDOW_S
 
-    def _check(self, password: str | None, request: gr.Request | None = None) -> None:
+    def check(self, password: str | None, request: gr.Request | None = None) -> None:
         """The staff password, checked server-side; failed tries are counted per client address,
         and a client past the limit is locked out for a while (``rag.web.login``)."""
         s = self.settings
@@ -92,7 +94,7 @@ class StaffService:
         return corpus.report_text(report)
 
     def admin_list(self, password: str, request: gr.Request):
-        self._check(password, request)
+        self.check(password, request)
         return self._view("")
 
     def admin_upload(
@@ -100,7 +102,7 @@ class StaffService:
     ):
         paths = [files] if isinstance(files, (str, Path)) else list(files or [])
         try:
-            self._check(password, request)
+            self.check(password, request)
             return self._upload(
                 [Path(getattr(p, "name", p)) for p in paths], title, publisher, date, url, replace, progress
             )
@@ -131,7 +133,7 @@ class StaffService:
         return rows, choices, message, footer, gr.update(value=None)
 
     def admin_remove(self, password: str, name: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        self._check(password, request)
+        self.check(password, request)
         try:
             corpus.remove_document(self.settings, name or "")
         except corpus.CorpusError as e:
@@ -139,7 +141,7 @@ class StaffService:
         return self._view(f"Removed {name}.\n\n" + self._reindex(progress))
 
     def admin_reindex(self, password: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        self._check(password, request)
+        self.check(password, request)
         return self._view(self._reindex(progress))
 
 
@@ -160,7 +162,7 @@ def _delete_temporary(paths) -> None:
             log.debug("temporary upload %s not removed: %s", path, e)
 
 
-def staff_tab(service: StaffService, L, footer: gr.Markdown) -> None:
+def staff_tab(service: StaffService, insight: InsightService, L, footer: gr.Markdown) -> None:
     """The staff tab (inside the page's ``gr.Tabs``); ``footer`` is the page footer to update."""
     s = service.settings
     with gr.Tab(L("rag_tab_staff"), id="staff"):
@@ -223,3 +225,6 @@ def staff_tab(service: StaffService, L, footer: gr.Markdown) -> None:
         )
         remove.click(service.admin_remove, [password, remove_choice], view, api_name="admin_remove", **hidden)
         reindex.click(service.admin_reindex, [password], view, api_name="admin_reindex", **hidden)
+        insight_sections(
+            insight, L, password, dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1)
+        )

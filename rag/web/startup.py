@@ -10,11 +10,14 @@
     addresses in them (``public``; the log keeps them);
   * what every question shares, whichever way it comes in: the questions in flight per client
     and conversation (``admission``) and the fair line for the one model slot (``line``;
-    ``rag.web.serving``).
+    ``rag.web.serving``);
+  * the store (``rag.store``: ratings, the question log, curated answers) and the question log's
+    background writer (``question_log``; None with ``log_questions`` off), flushed at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -26,6 +29,7 @@ import gradio as gr
 from ..answer.pipeline import Assistant
 from ..config import Settings
 from ..ingest.store import IndexUnavailable, current_path
+from ..store import LogWriter, open_store
 from .render import html_text, md_text
 from .serving import Admission, ModelLine, public_text, settings_secrets
 
@@ -51,6 +55,11 @@ class Runtime:
         self.line = ModelLine(settings.serve_max_waiting, settings.serve_max_wait_s)
         self._secrets = settings_secrets(settings)
         self._reload_lock = threading.Lock()
+        self.store = open_store(settings)
+        self.question_log: LogWriter | None = None
+        if settings.log_questions:
+            self.question_log = LogWriter(self.store.questions, settings.log_retention_days)
+            atexit.register(self.question_log.close)
 
     def public(self, text: str | None) -> str:
         """``text`` as the public may see it: no server paths or addresses (``rag.web.serving``)."""
