@@ -178,7 +178,7 @@ def test_curated_matching_on_the_question_set(corpus_index):
     row = matching(s, open_retriever(s), [(s.curated_min_similarity_en, s.curated_min_similarity)])["rows"][0]
     print(json.dumps(row, ensure_ascii=False))
     assert row["false_matches"] == 0, row["false_ids"]
-    assert row["hit_rate"] >= 0.4  # 0.434 when measured: English 14/18, Chinese 10/28, Korean 9/30
+    assert row["hit_rate"] >= 0.4  # 0.416 when measured: English 13/19, Chinese 10/28, Korean 9/30
 
 
 @pytest.fixture
