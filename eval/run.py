@@ -245,9 +245,13 @@ def run(
     overrides = dict(overrides or {})
     if backend:
         overrides["backend"] = backend
-    settings = make_settings(overrides, index_given)
     out_dir = Path(out_dir) if out_dir else default_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the pipeline as it answers anew: no curated answers from the chat's store (a store of the run's
+    # own, empty) unless one is given with --set feedback_db=... or feedback_url=...
+    if "feedback_db" not in overrides and "feedback_url" not in overrides:
+        overrides["feedback_db"] = out_dir / "store.sqlite3"
+    settings = make_settings(overrides, index_given)
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t_start = time.perf_counter()

@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     curated_min_similarity_en: float = Field(
         0.8, ge=-1.0, le=1.0, description="The same for two English questions, by MiniLM."
     )
-    # measured on eval/paraphrases.jsonl (python -m eval curated): pair F1 of topics grouped 0.40, within 0.012 of the best
+    # measured on eval/paraphrases.jsonl (python -m eval curated): pair F1 0.40, within 0.012 of the best
     gap_max_distance: float = Field(
         0.4, gt=0.0, le=2.0, description="Questions grouped as one topic below this cosine distance (average link)."
     )

@@ -9,6 +9,7 @@ for the glossary's spelling in the target language (``terms_in``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,8 @@ def _read_glossary(path: Path) -> tuple[Term, ...]:
 
 
 GLOSSARY: tuple[Term, ...] = _read_glossary(GLOSSARY_FILE)
+# which glossary a translation was made under: a changed term spelling means translating again
+VERSION = hashlib.sha256(GLOSSARY_FILE.read_bytes()).hexdigest()[:12]
 
 
 def terms_in(text: str, lang: str) -> list[Term]:

@@ -97,6 +97,9 @@ def isolate_settings(mp: pytest.MonkeyPatch, missing_config: Path) -> None:
     for key in [k for k in os.environ if k.startswith("RAG_") and k not in KEEP_ENV]:
         mp.delenv(key)
     mp.setenv("RAG_CONFIG", str(missing_config))
+    # the store (ratings, question log, curated answers, translation memory) of a test that names
+    # none is the session's own, never the checkout's feedback.sqlite3
+    mp.setenv("RAG_FEEDBACK_DB", str(missing_config.with_name("session-store.sqlite3")))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from pathlib import Path
 
 from rag.config import Settings
 
@@ -22,8 +23,11 @@ def test_a_rag_toml_in_the_working_directory_is_ignored(tmp_path, monkeypatch):
 
 
 def test_no_rag_variable_and_no_config_file_reach_a_test():
-    assert not [k for k in os.environ if k.startswith("RAG_") and k not in ("RAG_CONFIG", "RAG_CACHE_DIR")]
+    allowed = ("RAG_CONFIG", "RAG_CACHE_DIR", "RAG_LLM_THREADS", "RAG_FEEDBACK_DB")
+    assert not [k for k in os.environ if k.startswith("RAG_") and k not in allowed]
     assert not os.path.exists(os.environ["RAG_CONFIG"])
+    # the store is the session's own, beside the missing config file, never the checkout's
+    assert Path(os.environ["RAG_FEEDBACK_DB"]).parent == Path(os.environ["RAG_CONFIG"]).parent
 
 
 INNER_TEST = """

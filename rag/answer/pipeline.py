@@ -50,7 +50,7 @@ from .prompts import fit_answer_prompt, prompt_tokens
 from .quotes import completions, quote_for
 from .reading import QueryReader
 from .records import Answer, Event, Plan
-from .translation import Translation, Translator, meaning_similarity
+from .translation import Translator, meaning_similarity
 from .verify import Verifier, citations_for, shown_passage
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,10 @@ class Assistant:
 
     def translator(self, generator: Generator) -> Translator:
         """A translator over ``generator``, with the multilingual encoder as its meaning test."""
-        return Translator(generator, meaning_similarity(self.settings), self.settings.min_translation_similarity)
+        memory = self.curator.store(create=True).memory  # the same store as the ratings and the log
+        return Translator(
+            generator, meaning_similarity(self.settings), self.settings.min_translation_similarity, memory
+        )
 
     def _cache_key(self, question: str, backend: str | None) -> tuple:
         index = self.retriever.index
@@ -246,6 +249,8 @@ class Assistant:
         body = join_sentences(translated) if translated else answer.source_answer
         answer.answer = f"{language(lang).quoted} {body}" if answer.quoted else body
         answer.citations = citations_for(kept, hits)
+        if answer.source_language:  # the supporting sentences in the investor's language, when the memory has them
+            _remembered(answer.citations, self.translator(generator), lang)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         if key and not answer.notices and answer.backend == (backend or s.backend):
             self.cache.put(key, answer)
@@ -320,10 +325,8 @@ def _shown(
     drafted = list(released)
     for event in drafted:
         sentence = event.text.strip()
-        if generator.name == "extractive":  # no language model to translate with
-            t = Translation(sentence, sentence, False, "no language model")
-        else:
-            t = translator(generator).translate(sentence, answer.language)
+        # no language model (the extractive backend): only what the translation memory holds
+        t = translator(generator).translate(sentence, answer.language, ask_model=generator.name != "extractive")
         if not t.translated and optional:
             continue
         if not t.translated:
@@ -331,3 +334,11 @@ def _shown(
         before = join_sentences([x.text for x in answer.translations])
         answer.translations.append(t)
         yield Event("delta", join_sentences([x.text for x in answer.translations])[len(before) :])
+
+
+def _remembered(citations: list, translator: Translator, lang: str) -> None:
+    """Each citation's supporting sentences as the translation memory has them in ``lang`` ("" for
+    one it lacks): the sources panel shows them, the passage as written one click away."""
+    for c in citations:
+        found = [translator.translate(c.text[a:b], lang, ask_model=False) for a, b in c.highlights]
+        c.translated = [t.text if t.translated else "" for t in found]

@@ -39,6 +39,7 @@ class Citation:
     page: int | None = None
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in ``text`` to highlight
     about: str = ""  # what the document is about, when its title does not say (``Chunk.about``)
+    translated: list[str] = field(default_factory=list)  # each highlight in the investor's language ("": none)
 
     @classmethod
     def of(cls, n: int, hit: Hit, highlights: list[tuple[int, int]] | None = None) -> Citation:
@@ -61,6 +62,7 @@ class Citation:
             "page": self.page,
             "highlights": [list(h) for h in self.highlights],
             "about": self.about,
+            "translated": self.translated,
         }
 
 

@@ -13,8 +13,11 @@ glossary's spellings for the terms it contains. A translation is shown only when
   * its meaning: the multilingual sentence encoder (USE) puts the two sentences close
     (``min_meaning``, calibrated on hand-made cases: tests/test_translation.py);
   * the target script.
-A sentence that fails is shown as written, with a short note in the investor's language, so a
-wrong term never reaches the investor as if it were the document's.
+Before the model sees a sentence, its names, numbers, dates, terms and markers are swapped for
+placeholders and put back afterwards (``protect.py``). A translation that passed is kept in the
+translation memory (``rag.store.memory``) and reused; a staff correction there wins. A sentence
+that fails is shown as written, with a short note in the investor's language, so a wrong term
+never reaches the investor as if it were the document's.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..generation.base import Generator, GeneratorError, Prompt
+from ..glossary import VERSION as GLOSSARY_VERSION
 from ..glossary import terms_in
+from ..store import FeedbackUnavailable
 from ..text import HAN, HANGUL, MONTH_NAMES, MONTHS, detect_language
 from . import prompts
 from .grounding import CITATION, NEGATIONS, cited_numbers, claims, iso_dates
 from .languages import language
+from .protect import arabic, latin_names, protect
 
 log = logging.getLogger(__name__)
 
@@ -42,58 +48,20 @@ class Translation:
     text: str  # what is shown: the translation, or the source when it failed the check
     translated: bool
     reason: str = ""  # why the translation was not shown
+    memory: str = ""  # taken from the translation memory: "model" (a checked translation) or "corrected" (by staff)
 
     def to_json(self) -> dict:
-        return {"source": self.source, "text": self.text, "translated": self.translated, "reason": self.reason}
-
-
-# Chinese numerals that are numbers (五十万, 四个, 百分之三十), not words that hold one (一次性, 一些)
-_CN_NUMBER = re.compile(
-    r"百分之[零〇一二两三四五六七八九十百千]+|[零〇一二两三四五六七八九十百千万亿]{2,}"
-    r"|[一二两三四五六七八九十](?=[个家名所项座年月日天元种类])"
-)
-
-
-def arabic(text: str) -> str:
-    """Chinese numerals written as digits ("五十万元" -> "500000元", "百分之三十" -> "30%") via cn2an."""
-    import cn2an
-
-    def convert(m: re.Match) -> str:
-        try:
-            return cn2an.transform(m.group(), "cn2an")
-        except (ValueError, KeyError):
-            return m.group()
-
-    return _CN_NUMBER.sub(convert, text)
+        return {
+            "source": self.source,
+            "text": self.text,
+            "translated": self.translated,
+            "reason": self.reason,
+            "memory": self.memory,
+        }
 
 
 def _numbers(text: str) -> list[str]:
     return [c for c in claims(arabic(text)) if not any(ch.isalpha() for ch in c)]
-
-
-# words of a name a translation renders rather than keeps (titles, months, generic words)
-_RENDERED = frozenset(
-    """
-    director deputy general manager president professor dr mr ms mrs chairman secretary mayor chief head
-    municipal provincial city province national international department office bureau affairs overseas foreign
-    zone district area center centre university company co ltd
-    """.split()
-) | frozenset(MONTHS)
-
-
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
-
-
-def _latin_names(text: str) -> list[str]:
-    """The Latin-script names of a sentence, each reduced to the words a translation must keep."""
-    body = CITATION.sub("", text)
-    out = []
-    for c in claims(body):
-        if any(ch.isalpha() for ch in c) and c.isascii():
-            words = [w for w in re.split(r"[\s()]+", c) if w and w not in _RENDERED and not _ORDINAL.fullmatch(w)]
-            if words:
-                out.append(" ".join(words))
-    return out
 
 
 # scripts a sentence in the target language does not contain (left from the source, untranslated)
@@ -146,7 +114,7 @@ def check(
     # Latin names not covered by a glossary term stay letter for letter
     low = translated.lower()
     covered = " ".join(found).lower()
-    for name in _latin_names(source):
+    for name in latin_names(source):
         for part in name.split():
             if part not in covered and part not in low:
                 return f"name changed: {name}"
@@ -171,45 +139,97 @@ def meaning_similarity(settings) -> Callable[[str, str], float]:
     return similarity
 
 
+_QUOTE = re.compile(r"“(.+)”\s*(\[\d+\])")  # a quote of the documents, as rag.answer.quotes marks it
+
+
 class Translator:
-    """Translates one verified sentence at a time with the answering model, checked."""
+    """Translates one verified sentence at a time with the answering model, protected
+    (``protect.py``) and checked."""
 
     def __init__(
-        self, generator: Generator, meaning: Callable[[str, str], float] | None = None, min_meaning: float = 0.5
+        self,
+        generator: Generator,
+        meaning: Callable[[str, str], float] | None = None,
+        min_meaning: float = 0.5,
+        memory=None,
     ):
         self.generator = generator
         self.meaning = meaning
         self.min_meaning = min_meaning
+        self.memory = memory  # rag.store.memory.TranslationMemory, or None (every sentence translated anew)
 
-    def prompt(self, sentence: str, source_lang: str, target: str) -> Prompt:
+    def prompt(self, sentence: str, source_lang: str, target: str, template: str = "translate", **fields) -> Prompt:
         terms = [
             f"{term.preferred(source_lang)} = {term.preferred(target)}"
             for term in terms_in(sentence, source_lang)
             if target in term.forms
         ]
         hint = ("\nUse these translations: " + "; ".join(terms) + ".") if terms else ""
-        text = prompts.render("translate", target=language(target).name, terms=hint, sentence=sentence)
+        fields = {"terms": hint, **fields}  # a caller's own hint replaces the glossary's
+        text = prompts.render(template, target=language(target).name, sentence=sentence, **fields)
         return Prompt(messages=[{"role": "user", "content": text}], question=sentence, max_tokens=200, temperature=0.0)
 
-    def render(self, sentence: str, target: str, source_lang: str | None = None) -> str:
+    def render(
+        self, sentence: str, target: str, source_lang: str | None = None, template: str = "translate", **fields
+    ) -> str:
         """The model's translation as it wrote it, less any preamble: unchecked (GeneratorError
         when the model fails)."""
         source_lang = source_lang or detect_language(CITATION.sub("", sentence))
-        out = self.generator.generate(self.prompt(sentence, source_lang, target)).strip()
+        out = self.generator.generate(self.prompt(sentence, source_lang, target, template, **fields)).strip()
         lines = [line.strip() for line in _PREAMBLE.sub("", out).splitlines() if line.strip()]
         return lines[0].strip('"“”') if lines else ""
 
-    def translate(self, sentence: str, target: str) -> Translation:
+    def translate(self, sentence: str, target: str, ask_model: bool = True) -> Translation:
+        """The sentence in ``target``: its names, numbers, dates, terms and markers protected, the
+        model asked once more when it loses a placeholder (another prompt; a lost term written out
+        with its glossary translation as a hint), the result checked. A quote of the documents
+        ("“...” [n]") is translated as the passage's own sentence (the memory keeps it under that,
+        where the sources panel finds it) and quoted again. Without ``ask_model`` only the
+        translation memory is asked."""
+        quote = _QUOTE.fullmatch(sentence.strip())
+        if quote:
+            t = self.translate(f"{quote.group(1)}", target, ask_model)
+            shown = f"“{CITATION.sub('', t.text).strip()}” {quote.group(2)}" if t.translated else sentence
+            return Translation(sentence, shown, t.translated, t.reason, t.memory)
         source_lang = detect_language(CITATION.sub("", sentence))
         if source_lang == target:
             return Translation(sentence, sentence, False)
+        kept = self._recall(sentence, target)
+        if kept is not None:  # translated and checked before, or corrected by staff
+            return Translation(sentence, kept["text"], True, memory=kept["status"])
+        if not ask_model:
+            return Translation(sentence, sentence, False, "no language model")
+        protected = protect(sentence, source_lang, target)
         try:
-            out = self.render(sentence, target, source_lang)
+            restored, reason = protected.restore(self.render(protected.text, target, source_lang))
+            if reason.startswith("placeholder"):  # once more, the lost ones written out
+                lost = [t for t in protected.parts if t in reason]
+                retry, hint = protected.without(lost)
+                terms = "".join(f"\nTranslate {a} as {b}." for a, b in hint.items())
+                fields = {"placeholders": ", ".join(retry.parts) or "(none)", "terms": terms}
+                restored, reason = retry.restore(
+                    self.render(retry.text, target, source_lang, "translate_retry", **fields)
+                )
         except GeneratorError as e:
             log.warning("translation failed: %s", e)
             return Translation(sentence, sentence, False, "the model failed")
-        reason = check(sentence, out, target, self.meaning, self.min_meaning, source_lang)
+        reason = reason or check(sentence, restored, target, self.meaning, self.min_meaning, source_lang)
         if reason:
-            log.info("translation not shown (%s): %r -> %r", reason, sentence, out)
+            log.info("translation not shown (%s): %r", reason, sentence)
             return Translation(sentence, sentence, False, reason)
-        return Translation(sentence, out, True)
+        self._keep(sentence, target, restored)
+        return Translation(sentence, restored, True)
+
+    def _recall(self, sentence: str, target: str) -> dict | None:
+        try:
+            return self.memory.lookup(sentence, target, GLOSSARY_VERSION) if self.memory is not None else None
+        except FeedbackUnavailable as e:  # the memory is a shortcut: without it, translate
+            log.warning("translation memory unavailable: %s", e)
+            return None
+
+    def _keep(self, sentence: str, target: str, text: str) -> None:
+        try:
+            if self.memory is not None:
+                self.memory.remember(sentence, target, GLOSSARY_VERSION, self.generator.model, text)
+        except FeedbackUnavailable as e:
+            log.warning("translation not kept in the memory: %s", e)

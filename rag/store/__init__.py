@@ -3,7 +3,8 @@
 
   * ``feedback.py``: thumbs up / down with comments, and their export as evaluation questions;
   * ``questions.py``: the question log (no client address or identifier) and its background writer;
-  * ``curated.py``: answers staff approved, served again to questions that mean the same.
+  * ``curated.py``: answers staff approved, served again to questions that mean the same;
+  * ``memory.py``: the translation memory (checked translations, staff corrections).
 
 ``open_store(settings)`` gives the ``Store`` the settings name, with every table created.
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
-from . import curated, feedback, questions
+from . import curated, feedback, memory, questions
 from .base import Database, FeedbackUnavailable, PostgresDatabase, SqliteDatabase
 from .curated import CuratedAnswers
 from .feedback import Feedback, export_questions, to_eval_question
+from .memory import TranslationMemory
 from .questions import LogWriter, QuestionLog
 
-SCHEMAS = (feedback.SCHEMA, questions.SCHEMA, questions.INDEX, curated.SCHEMA)
+SCHEMAS = (feedback.SCHEMA, questions.SCHEMA, questions.INDEX, curated.SCHEMA, memory.SCHEMA, memory.INDEX)
 
 __all__ = [
     "FeedbackUnavailable",
@@ -32,13 +34,14 @@ __all__ = [
 
 
 class Store:
-    """One database and its tables: ``feedback``, ``questions``, ``curated``."""
+    """One database and its tables: ``feedback``, ``questions``, ``curated``, ``translations``."""
 
     def __init__(self, db: Database):
         self.db = db
         self.feedback = Feedback(db)
         self.questions = QuestionLog(db)
         self.curated = CuratedAnswers(db)
+        self.memory = TranslationMemory(db)
 
     @classmethod
     def sqlite(cls, path: str | Path) -> Store:
