@@ -647,7 +647,7 @@ def test_no_server_paths_or_addresses_reach_the_public(corpus_index, tmp_path, c
     *_, (_chat, session, _box, _record) = service.chat.respond(SEMICONDUCTOR_Q, new_session())
     with pytest.raises(gr.Error) as refused:
         service.ratings.api_feedback("up", "", 0, session)
-    assert "Feedback is unavailable right now" in refused.value.message and "a-file" not in refused.value.message
+    assert "could not be saved right now" in refused.value.message and "a-file" not in refused.value.message
 
     broken = corpus_index.model_copy(
         update={

@@ -28,7 +28,7 @@ import gradio as gr
 from ..answer.records import Answer
 from ..store.questions import log_entry, new_entry
 from ..text import detect_language
-from .render import new_session, page_record, raw_history, render_chat
+from .render import found_sources, new_session, page_record, raw_history, render_chat
 from .serving import client_address, session_id
 from .startup import Runtime
 from .texts import chat_texts
@@ -89,6 +89,9 @@ class ChatTurns:
         except Exception as e:  # the search itself failed: said in the chat like any answering failure
             yield self._failed(turn, session, t, e)
             return
+        if plan.found:  # what the search found, on screen at once while the answer is written
+            turn["found"] = found_sources(plan.found, question)
+            yield render_chat(session["turns"]), session, gr.skip(), gr.skip()
         if not plan.needs_model:
             yield from self._stream(question, history, turn, session, t)
             return

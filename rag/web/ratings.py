@@ -7,6 +7,7 @@ says so in the page; answers are never affected.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import gradio as gr
@@ -14,6 +15,8 @@ import gradio as gr
 from ..store import FeedbackUnavailable
 from .startup import Runtime
 from .texts import chat_texts
+
+log = logging.getLogger(__name__)
 
 
 class Ratings:
@@ -25,18 +28,20 @@ class Ratings:
 
     def _record(self, session: dict, turn_index: int, rating: str) -> tuple[int, str]:
         turns = session["turns"]
+        t = _texts(session)
         if not turns:
-            raise gr.Error("There is no answer to rate yet.")
+            raise gr.Error(t["nothing_to_rate"])
         if turn_index < 0:
             turn_index += len(turns)
         if not 0 <= turn_index < len(turns) or turns[turn_index].get("answer") is None:
-            raise gr.Error("There is no such answer to rate.")
+            raise gr.Error(t["no_such_answer"])
         turn = turns[turn_index]
         a = turn["answer"]
         try:
             return self._store_rating(session, turn, a, rating)
         except FeedbackUnavailable as e:
-            raise gr.Error(self.runtime.public(str(e))) from None
+            log.warning("rating not stored: %s", e)
+            raise gr.Error(t["feedback_unavailable"]) from None
 
     def _store_rating(self, session: dict, turn: dict, a: dict, rating: str) -> tuple[int, str]:
         if turn.get("feedback_id"):
@@ -73,12 +78,14 @@ class Ratings:
 
     def on_comment(self, comment: str, session: dict):
         fid = session.get("last_feedback")
+        t = _texts(session)
         if not fid:
-            raise gr.Error("Rate an answer first (thumbs up or down).")
+            raise gr.Error(t["rate_first"])
         try:
             self.store.update(fid, comment=(comment or "").strip()[:2000])
         except FeedbackUnavailable as e:
-            raise gr.Error(self.runtime.public(str(e))) from None
+            log.warning("comment not stored: %s", e)
+            raise gr.Error(t["feedback_unavailable"]) from None
         lang = next((t.get("lang", "en") for t in session["turns"] if t.get("feedback_id") == fid), "en")
         return session, gr.update(visible=False, value=""), chat_texts(lang)["comment_saved"]
 
@@ -95,5 +102,12 @@ class Ratings:
             try:
                 self.store.update(fid, comment=comment.strip()[:2000])
             except FeedbackUnavailable as e:
-                raise gr.Error(self.runtime.public(str(e))) from None
+                log.warning("comment not stored: %s", e)
+                raise gr.Error(_texts(session)["feedback_unavailable"]) from None
         return session, f"{thanks} (feedback #{fid})"
+
+
+def _texts(session: dict) -> dict:
+    """The chat texts in the language of the conversation's latest question."""
+    turns = session.get("turns") or []
+    return chat_texts(turns[-1].get("lang", "en") if turns else "en")

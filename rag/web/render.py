@@ -25,8 +25,13 @@ from .texts import chat_texts
 
 # the answer and its numbered sources in one assistant message (the assistant itself is given
 # the answer texts alone: ``raw_history``)
-SOURCES_SEPARATOR = "\n\n**Sources**"
+SOURCES_SEPARATOR = "\n\n**Sources**"  # as an English answer shows it; other languages: their own heading
 RELATED_SEPARATOR = "\n\n**Related reading**"
+
+
+def _heading(text: str) -> str:
+    return f"\n\n**{md_text(text)}**"
+
 
 _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]#|~$!])")
 _MD_LINE_START = re.compile(r"(?m)^(\s*)([-+]|\d+[.)])(\s)")
@@ -101,6 +106,13 @@ def render_citation(c: dict, t: dict | None = None) -> str:
         meta.append(f"p. {c['page']}")
     meta_html = " · ".join(html_text(m) for m in meta if m)
     passage = highlighted(c.get("text", ""), c.get("highlights") or [])
+    lines = [x for x in c.get("translated") or [] if x]
+    if lines:  # the supporting sentences in the investor's language, the passage as written one click away
+        t = t or chat_texts("en")
+        passage = (
+            "".join(f'<div class="rag-translated">{html_text(x)}</div>' for x in lines)
+            + f'<details class="rag-original"><summary>{html_text(t["original"])}</summary>{passage}</details>'
+        )
     about = c.get("about") or ""
     about_html = html_text((t or chat_texts("en"))["about"].format(subject=about)) if about else ""
     block = (
@@ -132,7 +144,7 @@ def render_answer(turn: dict) -> str:
         related = answer.get("related") or []
         if related:
             note = f'<div class="rag-note">{html_text(t["related_note"])}</div>'
-            body += RELATED_SEPARATOR + t["related"] + "\n\n" + note
+            body += _heading(t["related"]) + "\n\n" + note
             body += "".join(render_citation(c, t) for c in related)
     elif answer.get("citations"):
         if answer.get("curated"):
@@ -146,7 +158,7 @@ def render_answer(turn: dict) -> str:
                 f'<details class="rag-source-answer"><summary>{html_text(source)}</summary>'
                 f'<div lang="{html.escape(src_lang, quote=True)}">{html_text(answer["source_answer"])}</div></details>'
             )
-        body += SOURCES_SEPARATOR + t["sources"] + "\n\n" + "".join(render_citation(c, t) for c in answer["citations"])
+        body += _heading(t["sources"]) + "\n\n" + "".join(render_citation(c, t) for c in answer["citations"])
     return body
 
 

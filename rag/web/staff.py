@@ -12,7 +12,8 @@ status line only. After a re-index the page footer is updated.
 
 Endpoints (undocumented, password-checked): ``/admin_list``, ``/admin_upload``,
 ``/admin_remove``, ``/admin_reindex``; the insight sections below the documents (the question log,
-what the documents miss, usage, curated answers, the retrieval test) are ``rag.web.staff_insight``.
+what the documents miss, usage, curated answers, the retrieval test) are ``rag.web.staff_insight``;
+the translation memory is ``rag.web.staff_memory``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..ingest.documents import SUPPORTED
 from . import login
 from .serving import client_address
 from .staff_insight import InsightService, insight_sections
+from .staff_memory import MemoryService, memory_section
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,6 @@ def staff_tab(service: StaffService, insight: InsightService, L, footer: gr.Mark
         )
         remove.click(service.admin_remove, [password, remove_choice], view, api_name="admin_remove", **hidden)
         reindex.click(service.admin_reindex, [password], view, api_name="admin_reindex", **hidden)
-        insight_sections(
-            insight, L, password, dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1)
-        )
+        insight_hidden = dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1)
+        insight_sections(insight, L, password, insight_hidden)
+        memory_section(MemoryService(service), L, password, insight_hidden)
