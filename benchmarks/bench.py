@@ -77,6 +77,8 @@ CONFIGS = {
 TARGETS = {  # row name -> (comparison, limit, what the issue asks)
     "answer_first_sentence_s": ("<=", 2.5, "first verified sentence p50 <= 2.5 s"),
     "answer_full_s": ("<=", 4.0, "full answer p50 <= 4 s"),
+    "prompt_tokens": ("<=", 350.0, "prompt tokens p50 <= 350"),
+    "time_to_sources_ms": ("<=", 200.0, "sources on screen within 0.2 s"),
     "pipeline_overhead_pct": ("<=", 5.0, "overhead over the bare model <= 5%"),
     "cached_answer_ms": ("<", 50.0, "cached answers < 50 ms"),
     "curated_answer_ms": ("<", 50.0, "curated answers to a question meaning the same < 50 ms"),
@@ -170,10 +172,10 @@ def write_wiki_corpus(path: Path, n: int, folder: Path) -> list[dict]:
     return items
 
 
-def corpus_questions(n: int) -> list[str]:
+def corpus_questions(n: int, lang: str = "en") -> list[str]:
     lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     qs = [json.loads(line) for line in lines if line.strip()]
-    return [q["question"] for q in qs if q["answerable"] and q["lang"] == "en"][:n]
+    return [q["question"] for q in qs if q["answerable"] and q["lang"] == lang][:n]
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -228,6 +230,10 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     for q in corpus_questions(cfg.questions):
         clock.cold()
         t0 = time.perf_counter()
+        found = assistant.plan(q, backend=backend).found  # what the chat shows at once (rag.web.chat)
+        sources_s = time.perf_counter() - t0
+        clock.cold()
+        t0 = time.perf_counter()
         t_first, n_first, answer, shown = None, 0, None, 0
         for event in assistant.ask_stream(q, backend=backend):
             shown += event.kind == "delta"
@@ -249,6 +255,7 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
             "prefill": pieces[0], "bare_prefill": bare[0],
             "decode": pieces[-1] - pieces[0], "bare_decode": bare[-1] - bare[0],
             "tail": total - pieces[-1],
+            "sources_ms": 1000 * sources_s, "sources_found": len(found), "prompt_tokens": answer.prompt_tokens,
             "sentences_shown": shown,
             "sentences_cut": len(answer.removed), "answer": answer.answer,
             "citations": [c.to_json() for c in answer.citations],
@@ -256,11 +263,12 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     model = f"{generator.name} ({generator.model})"
     cache = bench_cache(assistant, backend, [r["question"] for r in runs])
     curated = bench_curated(assistant, backend, runs)
+    languages = {lang: bench_language(assistant, backend, lang, max(1, cfg.questions // 2)) for lang in ("zh", "ko")}
 
     def stat(name, key, unit, note="", base=None, base_name=""):
         values = [r[key] for r in runs]
         basev = [r[base] for r in runs] if base else []
-        return row(name, statistics.median(values) if runs else None, unit, p95=pct(values, 95),
+        return row(name, float(statistics.median(values)) if runs else None, unit, p95=pct(values, 95),
                    baseline=statistics.median(basev) if basev else None, baseline_p95=pct(basev, 95) if base else None,
                    baseline_name=base_name, note=note)  # fmt: skip
 
@@ -276,6 +284,11 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
              f"first to last piece, median {statistics.median(r['pieces'] for r in runs) if runs else 0:.0f} pieces; "
              "the pipeline reads each piece between two tokens", "bare_decode", "bare model, first to last piece"),
         stat("answer_tail_s", "tail", "s", "last piece to the final answer (checking the last sentence)"),
+        stat("prompt_tokens", "prompt_tokens", "tokens", "the answer prompt in the model's tokens (Answer.prompt_tokens)"),
+        stat("time_to_sources_ms", "sources_ms", "ms",
+             "question to the sources found (Assistant.plan: the search the chat shows at once)"),
+        *[row(f"answer_full_s_{lang}", statistics.median(v) if v else None, "s", p95=pct(v, 95),
+              note=f"{len(v)} answerable {lang} questions, translation included") for lang, v in languages.items()],
         row("cached_answer_ms", statistics.median(cache["cached_ms"]) if cache["cached_ms"] else None, "ms",
             p95=pct(cache["cached_ms"], 95),
             note=f"the same questions asked again (rag.answer.cache); {cache['note']}"),
@@ -285,6 +298,17 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
     info = {"answered": len(runs), "abstained": abstained, "model": model, "cold_prompts": "llama.cpp reset()",
             "questions": runs, "cache": cache, "curated": curated}  # fmt: skip
     return rows, info
+
+
+def bench_language(assistant, backend: str, lang: str, n: int) -> list[float]:
+    """Seconds to the full answer of the first ``n`` answerable questions in ``lang`` (the answer
+    read in the documents' language, then each sentence translated and checked)."""
+    times = []
+    for q in corpus_questions(n, lang):
+        t0 = time.perf_counter()
+        assistant.ask(q, backend=backend)
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def bench_cache(assistant, backend: str, answered: list[str]) -> dict:
