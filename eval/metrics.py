@@ -515,8 +515,27 @@ def aggregate(questions: list[dict], scored: list[dict], records: list[dict]) ->
             "language_match": rate(s["language_match"] for q, s in sub),
             "yes_no_openings": rate(s.get("opens_yes_no") for q, s in sub),
             "latency_total_p50_ms": percentile(times, 50),
+            **translation_figures([r for q, r in zip(questions, records, strict=True) if q.get("lang") == lang]),
         }
     return m
+
+
+def translation_figures(records: list[dict]) -> dict:
+    """Every sentence translated for these answers (``Answer.translations``): how many were shown
+    translated (checked now, or taken from the translation memory) and why the others were not
+    (each reason cut to its kind: "numbers changed (5)" counts as "numbers changed")."""
+    sentences = [t for r in records for t in r.get("translations") or []]
+    if not sentences:
+        return {}
+    shown = [t for t in sentences if t.get("translated")]
+    return {
+        "translated_sentences": len(sentences),
+        "translation_pass_rate": rate(t.get("translated") for t in sentences),
+        "translation_from_memory": sum(bool(t.get("memory")) for t in shown),
+        "translation_failures": dict(
+            Counter(re.split(r"[:(]", t.get("reason") or "?")[0].strip() for t in sentences if not t.get("translated"))
+        ),
+    }
 
 
 # Direction of each headline metric: +1 higher is better, -1 lower is better.

@@ -90,6 +90,16 @@ def settings_summary(doc: dict) -> list[tuple[str, str]]:
 # --- markdown ----------------------------------------------------------------------------
 
 
+def _translated(v: dict) -> str:
+    """ "passed/sentences (from memory), failures by kind" of a language's translated sentences."""
+    n = v.get("translated_sentences")
+    if not n:
+        return "-"
+    failures = ", ".join(f"{k} {c}" for k, c in sorted(v.get("translation_failures", {}).items(), key=lambda x: -x[1]))
+    passed = round((v.get("translation_pass_rate") or 0) * n)
+    return f"{passed}/{n} ({v.get('translation_from_memory', 0)} from memory){'; ' + failures if failures else ''}"
+
+
 def _md_cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -110,15 +120,16 @@ def render_markdown(doc: dict, records: list[dict]) -> str:
         "",
         "## By language",
         "",
-        "| Language | hit@1 | MRR | Fact recall | Refusal accuracy | False refusals | Language match | p50 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Language | hit@1 | MRR | Fact recall | Refusal accuracy | False refusals | Language match | p50 "
+        "| Translated |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for lang, v in (m.get("by_lang") or {}).items():
         p50 = v.get("latency_total_p50_ms")
         lines.append(
             f"| {lang} ({c.get('by_lang', {}).get(lang)}) | {fmt(v.get('hit@1'))} | {fmt(v.get('mrr'))} | "
             f"{fmt(v.get('fact_recall'))} | {fmt(v.get('refusal_accuracy'))} | {fmt(v.get('false_refusals'))} | "
-            f"{fmt(v.get('language_match'))} | {'-' if p50 is None else f'{p50 / 1000:.1f} s'} |"
+            f"{fmt(v.get('language_match'))} | {'-' if p50 is None else f'{p50 / 1000:.1f} s'} | {_translated(v)} |"
         )
     lines += ["", "## Questions", "", "| ID | Lang | Question | " + " | ".join(CHECKS) + " | Answer | Sources |"]
     lines.append("|---" * (5 + len(CHECKS)) + "|")

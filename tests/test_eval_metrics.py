@@ -261,3 +261,20 @@ def test_cmrc_segmentation_and_scores():
     assert cmrc_f1(["无关", "村雨城"], "任天堂游戏谜之村雨城") == pytest.approx(2 * 0.3 / 1.3)
     assert cmrc_f1(["村雨城"], "") == 0.0
     assert cmrc_f1([], "x") == 0.0
+
+
+def test_translation_figures_count_passes_memory_and_failure_kinds():
+    def t(translated, reason="", memory=""):
+        return {"source": "s", "text": "t", "translated": translated, "reason": reason, "memory": memory}
+
+    records = [
+        {"translations": [t(True), t(True, memory="model"), t(False, "numbers changed (5, 6)")]},
+        {"translations": [t(False, "name changed: Jingyue"), t(False, "numbers changed (7)")]},
+        {"translations": []},
+    ]
+    figures = M.translation_figures(records)
+    assert figures["translated_sentences"] == 5
+    assert figures["translation_pass_rate"] == pytest.approx(0.4)
+    assert figures["translation_from_memory"] == 1
+    assert figures["translation_failures"] == {"numbers changed": 2, "name changed": 1}
+    assert M.translation_figures([{"translations": []}]) == {}  # an English-only language: nothing to report
