@@ -284,7 +284,8 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
              f"first to last piece, median {statistics.median(r['pieces'] for r in runs) if runs else 0:.0f} pieces; "
              "the pipeline reads each piece between two tokens", "bare_decode", "bare model, first to last piece"),
         stat("answer_tail_s", "tail", "s", "last piece to the final answer (checking the last sentence)"),
-        stat("prompt_tokens", "prompt_tokens", "tokens", "the answer prompt in the model's tokens (Answer.prompt_tokens)"),
+        stat("prompt_tokens", "prompt_tokens", "tokens",
+             "the answer prompt in the model's tokens (Answer.prompt_tokens)"),
         stat("time_to_sources_ms", "sources_ms", "ms",
              "question to the sources found (Assistant.plan: the search the chat shows at once)"),
         *[row(f"answer_full_s_{lang}", statistics.median(v) if v else None, "s", p95=pct(v, 95),
