@@ -52,3 +52,25 @@ def test_meaning_keeps_a_sentence_with_no_shared_word():
     intent = analyse("Is there a regatta?")
     (kept,) = compress([PASSAGE], intent, "Is there a regatta?", encode)
     assert "sailing festival" in kept
+
+
+def test_the_compact_prompt_names_each_document_once_and_keeps_the_rank_numbers():
+    from rag.answer.prompts import answer_prompt
+    from rag.config import Settings
+    from rag.ingest.chunking import Chunk
+    from rag.search.retrieval import Hit
+
+    def chunk(doc: str, n: int, text: str) -> Chunk:
+        return Chunk(f"{doc}#{n}", doc, f"Title of {doc}", "", "", "", None, 0, len(text), text)
+
+    texts = ["Alpha one.", "Beta one.", "Alpha two."]
+    hits = [
+        Hit(i, 1.0, c)
+        for i, c in enumerate([chunk("a", 1, texts[0]), chunk("b", 1, texts[1]), chunk("a", 2, texts[2])], 1)
+    ]
+    full = answer_prompt("Q?", "Q?", hits, "en", Settings(prompt_compression=False)).messages[1]["content"]
+    compact = answer_prompt("Q?", "Q?", hits, "en", Settings(prompt_compression=True)).messages[1]["content"]
+    assert full.count("(Title of a)") == 2 and compact.count("(Title of a)") == 1
+    # passage n is still hits[n-1]: the citations the pipeline places keep their meaning
+    assert "(Title of a)\n[1] Alpha one.\n[3] Alpha two." in compact and "(Title of b)\n[2] Beta one." in compact
+    assert len(compact) < len(full)

@@ -4,6 +4,7 @@ can read (``rag/data/prompts/*.txt``), with ``{name}`` fields filled in by the c
   * ``system.txt``: the system turn of every answer;
   * ``answer.txt``: the user turn of an answer: numbered passages, the grounding rules (in the
     user turn: rules only in the system turn let a small model invent rates), the question;
+    ``answer_compact.txt`` the same rules in fewer words, for the compact prompt;
   * ``rewrite.txt``: a follow-up as one standalone English query, from the conversation;
   * ``question.txt``: a first question in Chinese or Korean, translated into English (the
     search query, and the meaning given to the model beside the question as asked; a plain
@@ -14,7 +15,8 @@ A file's last line break is not part of the prompt. Changing a prompt changes an
 with ``python -m eval run`` and ``eval compare`` (eval/README.md).
 
 ``answer_prompt`` puts an answer's prompt together (step 4 of ``Assistant.ask_stream``): the
-numbered passages under their document titles, the rules, the question and its meaning;
+numbered passages under their document titles (with ``prompt_compression``, the compact prompt:
+each title once, its passages cut to what matters below it), the rules, the question and its meaning;
 ``fit_answer_prompt`` makes it fit the model's context.
 """
 
@@ -51,12 +53,19 @@ def answer_prompt(
     """The prompt of an answer in ``lang`` from the numbered passages ``hits`` (their ``texts``
     when given: the passages compressed to what matters to the question, ``compress.py``)."""
     texts = texts or [h.chunk.text for h in hits]
-    blocks = "\n\n".join(f"[{i}] {_heading(h)}\n{t}" for i, (h, t) in enumerate(zip(hits, texts, strict=True), start=1))
+    blocks = _passages(hits, texts, settings.prompt_compression)
     # a follow-up's search query ends with the question itself (for BM25); say it once
     meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
     asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
     own = language(lang)
-    user = render("answer", passages=blocks, language=own.name, sentences="4", question=asked, answer_in=own.answer_in)
+    user = render(
+        "answer_compact" if settings.prompt_compression else "answer",
+        passages=blocks,
+        language=own.name,
+        sentences="4",
+        question=asked,
+        answer_in=own.answer_in,
+    )
     return Prompt(
         messages=[{"role": "system", "content": template("system")}, {"role": "user", "content": user}],
         # the extractive backend matches sentences against this: the investor's own words when
@@ -100,6 +109,20 @@ def fit_answer_prompt(
 def prompt_tokens(prompt: Prompt, generator: Generator) -> int:
     """The prompt's length in the model's tokens (each message's text, and a little for its role)."""
     return sum(generator.count_tokens(m["content"]) + 8 for m in prompt.messages)
+
+
+def _passages(hits: list[Hit], texts: list[str], grouped: bool) -> str:
+    """The numbered passages, each under its document's heading, or (``grouped``: the compact
+    prompt) each document's heading once with its passages below it, numbered by rank as always."""
+    numbered = list(enumerate(zip(hits, texts, strict=True), start=1))
+    if not grouped:
+        return "\n\n".join(f"[{i}] {_heading(h)}\n{t}" for i, (h, t) in numbered)
+    docs: dict[str, list] = {}
+    for i, (h, t) in numbered:
+        docs.setdefault(h.chunk.doc_id, []).append((i, h, t))
+    return "\n\n".join(
+        _heading(group[0][1]) + "\n" + "\n".join(f"[{i}] {t}" for i, _, t in group) for group in docs.values()
+    )
 
 
 def _heading(hit: Hit) -> str:
