@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=1_048_576)
+    # prompt-lookup speculative decoding in llama.cpp: measured in docs/benchmarks.md before any default
+    llm_prompt_lookup: int = Field(
+        0, ge=0, le=64, description="Tokens drafted from the prompt per step by llama.cpp (0: off)."
+    )
     max_new_tokens: int = Field(320, ge=1, le=32_768)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     openai_base_url: str = "http://127.0.0.1:8000/v1"

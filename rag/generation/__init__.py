@@ -43,8 +43,13 @@ def _llamacpp(settings, embedder=None) -> Generator:
     from .llamacpp import LlamaCppGenerator
 
     path = resolve_gguf(settings)
-    key = ("llamacpp", str(path.resolve()), settings.llm_context, settings.llm_threads)
-    return _cached(key, lambda: LlamaCppGenerator(path, n_ctx=settings.llm_context, n_threads=settings.llm_threads))
+    key = ("llamacpp", str(path.resolve()), settings.llm_context, settings.llm_threads, settings.llm_prompt_lookup)
+    return _cached(
+        key,
+        lambda: LlamaCppGenerator(
+            path, n_ctx=settings.llm_context, n_threads=settings.llm_threads, prompt_lookup=settings.llm_prompt_lookup
+        ),
+    )
 
 
 @register("openai")

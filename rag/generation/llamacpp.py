@@ -16,16 +16,20 @@ from .base import Generator, GeneratorError, Prompt
 class LlamaCppGenerator(Generator):
     name = "llamacpp"
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2):
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0):
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as exc:
             raise GeneratorError("llama-cpp-python is not installed (pip install llama-cpp-python)") from exc
         model_path = Path(model_path)
         if not model_path.is_file():
             raise GeneratorError(f"GGUF model file not found: {model_path}")
         try:
-            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            # prompt lookup: runs copied from the prompt are drafted and checked in one step (greedy
+            # output unchanged); llama-cpp-python then keeps logits for every prompt token
+            draft = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)} if prompt_lookup else {}
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, **draft)
         except Exception as exc:  # llama-cpp raises ValueError/RuntimeError with little detail
             raise GeneratorError(f"llama.cpp could not load {model_path}: {exc}") from exc
         self.model = model_path.stem
