@@ -25,7 +25,10 @@ from starlette.middleware import Middleware
 
 from ..answer.pipeline import Assistant
 from ..config import Settings
+from .api import ApiService
 from .chat import ChatTurns
+from .embed import EmbedPolicy, Origins, embed_page
+from .embed import routes as embed_routes
 from .ratings import Ratings
 from .render import new_session
 from .serving import RequestLimits
@@ -58,6 +61,8 @@ class Services:
     runtime: Runtime
     chat: ChatTurns
     ratings: Ratings
+    api: ApiService
+    origins: Origins
     staff: StaffService | None = None
     insight: InsightService | None = None
 
@@ -66,7 +71,8 @@ class Services:
         runtime = Runtime(settings, started=started, assistant=assistant)
         staff = StaffService(runtime) if settings.staff_password else None
         insight = InsightService(staff) if staff else None
-        return cls(runtime, ChatTurns(runtime), Ratings(runtime), staff, insight)
+        origins = Origins(settings, runtime.store.keys)
+        return cls(runtime, ChatTurns(runtime), Ratings(runtime), ApiService(runtime), origins, staff, insight)
 
 
 def build_app(
@@ -88,6 +94,8 @@ def build_app(
             if services.staff is not None:
                 staff_tab(services.staff, services.insight, L, page.footer)
         _wire(demo, services, page, session)
+    with demo.route("Embed", "/embed", show_in_navbar=False):  # the chat on other websites (embed.py)
+        embed_page(demo, services.chat, settings, L)
     demo.services = services  # for callers (app.py logs start-up times, tests)
     return demo
 
@@ -197,12 +205,18 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         upload_max_body=upload_max * MAX_UPLOAD_FILES + MAX_REQUEST_BYTES,
         uploads_allowed=staff.uploads_allowed if staff is not None else None,
     )
+    middleware = [limits]
+    routes = []
+    if services is not None:
+        middleware.append(Middleware(EmbedPolicy, origins=services.origins))
+        # Gradio builds its FastAPI app with these keyword arguments: routes given here come before its own
+        routes = services.api.routes() + embed_routes()
     return dict(
         server_name=settings.host,
         server_port=settings.port,
         max_file_size=upload_max,
         max_threads=max(40, settings.serve_max_waiting + 2 * settings.serve_max_per_client + 16),
-        app_kwargs={"middleware": [limits]},
+        app_kwargs={"middleware": middleware, "routes": routes},
         i18n=I18N,
         css=CSS,
         ssr_mode=False,
