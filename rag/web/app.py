@@ -39,6 +39,7 @@ from .texts import EXAMPLES, UI_LABELS
 
 I18N = gr.I18n(**UI_LABELS)
 
+# ``.nav-holder``: Gradio's page links; the embedded page (/embed) is reached through its snippet, not a link
 CSS = """
 .rag-source { margin: .55em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent);
   background: var(--background-fill-secondary); border-radius: 4px; }
@@ -51,6 +52,7 @@ CSS = """
 .rag-found { font-size: .88em; margin-top: .5em; }
 .rag-found-item { margin: .3em 0; padding-left: .6em; border-left: 2px solid var(--border-color-primary); }
 .rag-found-sentence { opacity: .85; }
+.nav-holder { display: none !important; }
 """
 
 
@@ -92,7 +94,7 @@ def build_app(
             with gr.Tab(L("rag_tab_chat"), id="chat"):
                 page = _chat_tab(settings, services.runtime, L)
             if services.staff is not None:
-                staff_tab(services.staff, services.insight, L, page.footer)
+                staff_tab(services.staff, services.insight, L, page.footer, services.origins)
         _wire(demo, services, page, session)
     with demo.route("Embed", "/embed", show_in_navbar=False):  # the chat on other websites (embed.py)
         embed_page(demo, services.chat, settings, L)

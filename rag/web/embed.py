@@ -127,7 +127,8 @@ def _with_headers(send, extra: dict[str, str]):
 SCRIPT = """(function () {
   var me = document.currentScript, base = new URL(me.src).origin;
   var lang = (me.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
-  var label = me.dataset.label || "Ask the investment assistant";
+  var labels = {en: "Ask the investment assistant", zh: "投资咨询助手", ko: "투자 상담 도우미"};
+  var label = me.dataset.label || labels[lang] || labels.en;
   var key = "rag-chat-open", frame = null;
   var button = document.createElement("button");
   button.id = "rag-chat-button"; button.type = "button"; button.textContent = label; button.title = label;
@@ -211,7 +212,7 @@ def embed_page(demo: gr.Blocks, chat, settings, L) -> None:
         label=L("rag_chatbot"),
         show_label=False,
         elem_id="chat",
-        height="calc(100vh - 150px)",
+        height="calc(100vh - 200px)",
         sanitize_html=True,
         render_markdown=True,
         latex_delimiters=[],
