@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     api_daily_cap: int = Field(
         1000, ge=1, le=10_000_000, description="API questions per key per UTC day; more: 429 daily_cap_exceeded."
     )
+    api_max_in_flight: int = Field(
+        2, ge=1, le=1000, description="API questions answered at once over all keys; the others wait their turn."
+    )
     embed_origins: str = Field(
         "",
         description="Web origins (https://host[:port]) that may embed the chat and call /v1 from a browser, "

@@ -147,6 +147,7 @@ class ApiService:
         self.runtime = runtime  # rag.web.startup.Runtime
         self.settings = runtime.settings
         self.rate = RateWindow(self.settings.api_rate_per_minute)
+        self.lane = threading.BoundedSemaphore(self.settings.api_max_in_flight)  # rag.web.turns
 
     def routes(self) -> list[Route]:
         return [
@@ -212,7 +213,7 @@ class ApiService:
                 "insufficient_quota",
                 code="daily_cap_exceeded",
             )
-        turn = Turn(self.runtime, question, history, client=f"api:{key['name']}", stream=stream)
+        turn = Turn(self.runtime, question, history, f"api:{key['name']}", self.lane, stream)
         turn.open()
         return turn
 

@@ -3,7 +3,10 @@ the same admission (questions in flight per client; an API key is its own client
 so no key can take the page's share), the same plan and fair line for the one model slot (a key
 waits its turn like any page user, bounded by ``serve_max_wait_s``), the same pipeline with the
 conversation as history, and the same question log (``rag.store.questions``: the entry says
-nothing about who asked, nor which key).
+nothing about who asked, nor which key). Beyond the chat's rules, the API as a whole answers at
+most ``api_max_in_flight`` questions at once (its ``lane``; the others wait, bounded the same way):
+answers that need no model (abstentions, the extractive backend) never wait in the model's line,
+so without this bound many keys at once would take the CPU the page's answers need.
 
 ``Turn.open`` decides everything that can be refused before an answer starts (so a refusal is an
 HTTP status, not half a stream); ``events`` then yields the verified text and the ``Answer``;
@@ -14,6 +17,7 @@ carrying its HTTP status and OpenAI's error fields.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 
@@ -48,14 +52,18 @@ class ApiError(Exception):
 class Turn:
     """One API question from admission to its logged answer (see the module docstring)."""
 
-    def __init__(self, runtime, question: str, history: list[dict], client: str, stream: bool = False):
+    def __init__(
+        self, runtime, question: str, history: list[dict], client: str, lane: threading.Semaphore, stream: bool = False
+    ):
         self.runtime = runtime  # rag.web.startup.Runtime
+        self.lane = lane
         self.question, self.history, self.client, self.stream = question, history, client, stream
         self.lang = detect_language(question)
         self.started = time.perf_counter()
         self.id = "chatcmpl-" + uuid.uuid4().hex
         self.created = int(time.time())
         self._admitted = False
+        self._in_lane = False
         self._ticket = None
 
     def open(self) -> None:
@@ -68,6 +76,9 @@ class Turn:
             )
         self._admitted = True
         try:
+            self._in_lane = self.lane.acquire(timeout=runtime.line.max_wait_s)
+            if not self._in_lane:
+                raise self._busy()
             self._place()
         except BaseException:
             self.close()
@@ -126,6 +137,9 @@ class Turn:
         if self._ticket is not None:
             self.runtime.line.leave(self._ticket)
             self._ticket = None
+        if self._in_lane:
+            self.lane.release()
+            self._in_lane = False
         if self._admitted:
             self.runtime.admission.leave(self.client, None)
             self._admitted = False
