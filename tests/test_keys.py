@@ -161,3 +161,19 @@ def test_the_embed_policy_frames_and_answers_only_allowed_origins():
     assert status == 200 and "access-control-allow-origin" not in headers
     status, _ = _call(allowed, "/v1/models", {"host": "chat.example.org", "origin": "http://chat.example.org"})
     assert status == 200  # its own page
+
+
+def test_a_damaged_or_altered_kept_conversation_starts_anew_or_loses_only_the_bad_turns():
+    from rag.web.embed import KEPT_TURNS, kept
+
+    good = {
+        "question": "Q?",
+        "lang": "en",
+        "text": "A [1].",
+        "notice": "",
+        "answer": {"answer": "A [1].", "citations": []},
+    }
+    assert kept(None)["turns"] == [] and kept("junk")["turns"] == [] and kept({"turns": 5})["turns"] == []
+    assert kept({"turns": [good, {"question": 1}, "x", {**good, "answer": None}]})["turns"] == [good]
+    assert len(kept({"turns": [good] * (KEPT_TURNS + 5)})["turns"]) == KEPT_TURNS
+    assert kept({"turns": [{**good, "answer": {"citations": 7}}]})["turns"] == []  # cannot be rendered

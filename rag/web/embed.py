@@ -172,6 +172,26 @@ def snippet(base_url: str) -> str:
 # --- the embedded page --------------------------------------------------------------------------------
 
 
+def kept(session) -> dict:
+    """The conversation the browser kept, as the chat keeps one: its last ``KEPT_TURNS`` answered
+    turns; anything else (an unfinished turn, a damaged or altered value) is dropped, and a value
+    that still cannot be rendered starts a new conversation. Whatever it holds is escaped when shown."""
+    if not isinstance(session, dict) or not isinstance(session.get("turns"), list):
+        return new_session()
+    turns = [
+        t
+        for t in session["turns"]
+        if isinstance(t, dict) and isinstance(t.get("question"), str) and isinstance(t.get("answer"), dict)
+    ]
+    out = {**new_session(), "notices": [n for n in session.get("notices") or [] if isinstance(n, str)]}
+    out["turns"] = turns[-KEPT_TURNS:]
+    try:
+        render_chat(out["turns"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return new_session()
+    return out
+
+
 class EmbedChat:
     """The embedded page's handlers over the chat's (``rag.web.chat.ChatTurns``)."""
 
@@ -179,20 +199,17 @@ class EmbedChat:
         self.chat = chat
 
     def respond(self, message: str, session: dict, request: gr.Request = None):
-        session = session if isinstance(session, dict) and "turns" in session else new_session()
-        session["turns"] = [t for t in session["turns"] if t.get("answer") is not None][-KEPT_TURNS:]
-        yield from self.chat.respond(message, session, request)
+        yield from self.chat.respond(message, kept(session), request)
 
     def restore(self, session: dict, request: gr.Request = None):
         """Page load: the kept conversation, and the labels of ``?lang=``."""
-        session = session if isinstance(session, dict) and "turns" in session else new_session()
-        turns = [t for t in session["turns"] if t.get("answer") is not None]
+        chat = render_chat(kept(session)["turns"])
         lang = (request.query_params.get("lang", "") if request is not None else "")[:2].lower()
         labels = UI_LABELS.get(lang)
         if labels is None:
-            return render_chat(turns), gr.skip(), gr.skip(), gr.skip()
+            return chat, gr.skip(), gr.skip(), gr.skip()
         return (
-            render_chat(turns),
+            chat,
             gr.update(placeholder=labels["rag_question_placeholder"], label=labels["rag_question"]),
             gr.update(value=labels["rag_send"]),
             gr.update(value=labels["rag_clear"]),
