@@ -177,3 +177,12 @@ def test_a_damaged_or_altered_kept_conversation_starts_anew_or_loses_only_the_ba
     assert kept({"turns": [good, {"question": 1}, "x", {**good, "answer": None}]})["turns"] == [good]
     assert len(kept({"turns": [good] * (KEPT_TURNS + 5)})["turns"]) == KEPT_TURNS
     assert kept({"turns": [{**good, "answer": {"citations": 7}}]})["turns"] == []  # cannot be rendered
+
+
+def test_configured_origins_that_are_no_origins_stay_out_of_the_header(tmp_path):
+    from rag.config import Settings
+    from rag.web.embed import Origins
+
+    settings = Settings(embed_origins="https://zone.example.org/, * https://a.org/path 'unsafe-inline'")
+    origins = Origins(settings, Store.sqlite(tmp_path / "store.sqlite3").keys)
+    assert origins() == frozenset({"https://zone.example.org"})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -35,8 +36,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..store import FeedbackUnavailable
+from ..store.keys import AccessError, check_origin
 from .render import new_session, render_chat
 from .texts import UI_LABELS
+
+log = logging.getLogger(__name__)
 
 KEPT_TURNS = 20  # the conversation kept in the browser: its last turns
 ORIGINS_TTL_S = 5.0
@@ -46,7 +50,12 @@ class Origins:
     """The origins allowed to embed the chat: the settings' and staff's (cached ``ttl_s``)."""
 
     def __init__(self, settings, keys, ttl_s: float = ORIGINS_TTL_S):
-        self.configured = {o.lower().rstrip("/") for o in re.split(r"[\s,]+", settings.embed_origins or "") if o}
+        self.configured = set()
+        for given in filter(None, re.split(r"[\s,]+", settings.embed_origins or "")):
+            try:
+                self.configured.add(check_origin(given))
+            except AccessError as e:  # never into the header: a '*' or a path would change its meaning
+                log.warning("embed_origins: %s (left out)", e)
         self.keys = keys  # rag.store.keys.ApiKeys
         self.ttl_s = ttl_s
         self._cached: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
