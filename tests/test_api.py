@@ -214,3 +214,22 @@ def test_default_model_answer_keeps_the_pipeline_guarantees(llm_app):
         assert extra["citations"] == [] and extra["related"]
     else:
         assert_cited(content, extra["citations"])
+
+
+def test_streams_left_early_give_their_place_back(api_app):
+    """More streams than the API answers at once (``api_max_in_flight``, 2), each left after its
+    first line: the next question is still answered at once."""
+    key = new_api_key(api_app, "left-early")
+    body = {"messages": [{"role": "user", "content": QUESTION}], "stream": True}
+    for _ in range(4):
+        with httpx.stream(
+            "POST", f"{api_app.url}v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as r:
+            assert r.status_code == 200
+            assert next(r.iter_lines()).startswith("data: ")
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    response = client(api_app, key).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": UNANSWERABLE}], timeout=20
+    )
+    assert response.model_extra["abstained"] and time.perf_counter() - t0 < 20

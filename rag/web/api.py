@@ -22,6 +22,7 @@ import threading
 import time
 from collections import deque
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -172,7 +173,11 @@ class ApiService:
             log.exception("API request failed")
             return error_response(ApiError(500, "The assistant failed to take the question.", "server_error"))
         if turn.stream:
-            return StreamingResponse(self._chunks(turn), media_type="text/event-stream")
+            chunks = self._chunks(turn)
+            # runs however the stream ended, a client that left included (its generator is then never
+            # finished, and may never have begun): the turn's places are given back at once
+            ended = BackgroundTask(_finish, chunks, turn)
+            return StreamingResponse(chunks, media_type="text/event-stream", background=ended)
         try:
             answer = await run_in_threadpool(turn.answer)
         except ApiError as e:
@@ -247,6 +252,14 @@ class ApiService:
             yield _sse({"error": {"message": e.message, "type": e.type, "param": e.param, "code": e.code}})
         finally:
             turn.close()
+
+
+def _finish(chunks, turn: Turn) -> None:
+    try:
+        chunks.close()  # a suspended stream runs its ``finally``
+    except ValueError:  # still running in its thread (the client left mid-sentence): it stops at its next yield
+        pass
+    turn.close()
 
 
 def _model() -> dict:

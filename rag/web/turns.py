@@ -65,6 +65,7 @@ class Turn:
         self._admitted = False
         self._in_lane = False
         self._ticket = None
+        self._closing = threading.Lock()  # the stream's end and its generator may both close it
 
     def open(self) -> None:
         runtime = self.runtime
@@ -134,15 +135,16 @@ class Turn:
         return page_record(answer, self.runtime.public)
 
     def close(self) -> None:
-        if self._ticket is not None:
-            self.runtime.line.leave(self._ticket)
-            self._ticket = None
-        if self._in_lane:
-            self.lane.release()
-            self._in_lane = False
-        if self._admitted:
-            self.runtime.admission.leave(self.client, None)
-            self._admitted = False
+        with self._closing:
+            if self._ticket is not None:
+                self.runtime.line.leave(self._ticket)
+                self._ticket = None
+            if self._in_lane:
+                self.lane.release()
+                self._in_lane = False
+            if self._admitted:
+                self.runtime.admission.leave(self.client, None)
+                self._admitted = False
 
     def _busy(self) -> ApiError:
         text = chat_texts("en")["busy"]
