@@ -186,3 +186,90 @@ def test_configured_origins_that_are_no_origins_stay_out_of_the_header(tmp_path)
     settings = Settings(embed_origins="https://zone.example.org/, * https://a.org/path 'unsafe-inline'")
     origins = Origins(settings, Store.sqlite(tmp_path / "store.sqlite3").keys)
     assert origins() == frozenset({"https://zone.example.org"})
+
+
+class _Runtime:
+    """What ``rag.web.api`` uses of ``rag.web.startup.Runtime``, over a scripted assistant."""
+
+    def __init__(self, tmp_path, assistant, **settings):
+        import threading
+
+        from rag.config import Settings
+        from rag.web.serving import Admission, ModelLine
+
+        self.settings = Settings(backend="extractive", **settings)
+        self.store = Store.sqlite(tmp_path / "store.sqlite3")
+        self.admission = Admission(self.settings.serve_max_per_client)
+        self.line = ModelLine(1, 5.0)
+        self.ready = threading.Event()
+        self.ready.set()
+        self.error = None
+        self.assistant = assistant
+        self.question_log = None
+
+    def public(self, text):
+        return text
+
+    def follow_index(self):
+        pass
+
+
+class _Assistant:
+    def __init__(self, needs_model=False, fail=None):
+        self.needs_model, self.fail = needs_model, fail
+
+    def plan(self, question, history):
+        from rag.answer.records import Plan
+
+        return Plan(self.needs_model, "generate" if self.needs_model else "extractive")
+
+    def ask_stream(self, question, history):
+        from rag.answer.records import Answer, Event
+
+        if self.fail:
+            raise self.fail
+        yield Event("delta", "An answer.")
+        yield Event("final", answer=Answer(question=question, answer="An answer.", abstained=True))
+
+
+def _api(tmp_path, assistant, **settings):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from rag.web.api import ApiService
+
+    runtime = _Runtime(tmp_path, assistant, **settings)
+    key = runtime.store.keys.create("t")
+    app = TestClient(Starlette(routes=ApiService(runtime).routes()), raise_server_exceptions=False)
+    return app, {"Authorization": f"Bearer {key}"}, runtime
+
+
+ASK = {"messages": [{"role": "user", "content": "Which industries?"}]}
+
+
+def test_a_full_line_for_the_model_is_503_busy(tmp_path):
+    app, auth, runtime = _api(tmp_path, _Assistant(needs_model=True))
+    holder, waiting = runtime.line.join("page-a"), runtime.line.join("page-b")  # the slot held, the line full
+    r = app.post("/v1/chat/completions", json=ASK, headers=auth)
+    assert r.status_code == 503 and r.json()["error"]["code"] == "busy" and r.headers["retry-after"] == "60"
+    runtime.line.leave(waiting)
+    runtime.line.leave(holder)
+    assert app.post("/v1/chat/completions", json=ASK, headers=auth).status_code == 200
+    assert runtime.admission.in_flight("api:t") == 0 and runtime.line.waiting() == 0  # every place given back
+
+
+def test_a_failure_reaches_the_client_as_its_class_name_only(tmp_path):
+    app, auth, _ = _api(tmp_path, _Assistant(fail=OSError("/srv/secret/index.faiss is damaged")))
+    for stream in (False, True):
+        r = app.post("/v1/chat/completions", json={**ASK, "stream": stream}, headers=auth)
+        assert "secret" not in r.text and "Traceback" not in r.text and "OSError" in r.text
+        assert r.status_code == (200 if stream else 500)  # a stream has begun: its error is an event
+        assert '"type": "server_error"' in r.text or r.json()["error"]["type"] == "server_error"
+
+
+def test_the_daily_cap_is_429(tmp_path):
+    app, auth, _ = _api(tmp_path, _Assistant(), api_daily_cap=2)
+    codes = [app.post("/v1/chat/completions", json=ASK, headers=auth).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = app.post("/v1/chat/completions", json=ASK, headers=auth)
+    assert r.json()["error"]["code"] == "daily_cap_exceeded"
