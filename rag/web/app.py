@@ -11,7 +11,10 @@ English, Chinese and Korean follow the browser's language (``texts.py``); reques
 capped and Gradio's upload route is closed but to staff (``serving.py``).
 
 Public endpoints: ``/ask`` (streaming), ``/feedback``, ``/clear``, ``/status``; the staff
-endpoints exist only with a staff password (``staff.py``).
+endpoints exist only with a staff password (``staff.py``). Beside them, on the same server: the
+OpenAI-compatible API ``/v1/chat/completions`` and ``/v1/models`` (``ApiService``, ``api.py``,
+for holders of an API key) and the chat for other websites, the page ``/embed`` and its snippet
+``/embed.js`` (``embed.py``), framed only by the origins allowed (``EmbedPolicy``).
 """
 
 from __future__ import annotations
