@@ -1,7 +1,9 @@
 """The web app: ``python app.py`` (or ``make run``) serves the investor chat on
 http://127.0.0.1:7860 (``RAG_HOST`` / ``RAG_PORT``). The UI lives in rag/web/ (the page in
 app.py, the staff tab in staff.py, fair serving and request limits in serving.py); set
-``RAG_STAFF_PASSWORD`` to enable the staff tab. The server listens within seconds; the index
+``RAG_STAFF_PASSWORD`` to enable the staff tab. The same port serves the OpenAI-compatible API under
+``/v1`` (api.py) and the chat for other websites at ``/embed`` with its snippet ``/embed.js``
+(embed.py). The server listens within seconds; the index
 (built first if missing, with progress in the page and here) and the models load meanwhile."""
 
 import time

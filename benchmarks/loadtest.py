@@ -1,7 +1,7 @@
 """Load test of the web app over loopback: many investors at once, a staff re-index in the middle.
 
     python benchmarks/loadtest.py [--backends extractive llamacpp] [--sessions 20 8] [--questions 5 3]
-                                  [--deadline 3600] [--out FILE]      (make loadtest)
+                                  [--api-clients 4 2] [--deadline 3600] [--out FILE]      (make loadtest)
 
 For each backend: ``python app.py`` on a free loopback port over a temporary copy of ``corpus/``
 (its index built at start, a staff password set), then ``sessions`` gradio_client sessions at
@@ -17,6 +17,13 @@ Reported: answers, errors, p50/p95/max seconds per answer (all, and per kind of 
 re-index's result, the machine's load average. Bounded: every answer has ``--answer-timeout``,
 the whole run ``--deadline``; the wait bound of the app is raised to it (the test measures
 answers, not refusals).
+
+API clients (issue 21): beside the page's sessions, ``--api-clients`` partners, each with its own
+key (made in the app's store before the clock starts), ask the same conversations through ``/v1/chat/completions``
+with the real ``openai`` client, the earlier turns as messages. Checked: no error (no 429, no 503),
+an answer or an abstention for each. For the backends in ``--compare-api`` (default: extractive)
+a run without API clients comes first, and the page's p95 with them must be no worse (within 25%
+and half a second: the machine is shared) than without.
 
 The question log (issue 20): after the app is stopped (its log writer flushes at exit), the log
 must hold one entry per question asked, and the app's log no "lost" line. For the backends in
@@ -43,6 +50,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.store import Store  # noqa: E402
 from rag.web.render import md_text  # noqa: E402
 from tests.conftest import STAFF_PASSWORD, make_corpus, start_app  # noqa: E402
 
@@ -158,6 +166,35 @@ def session(
         run.add(Answered(i, turn, kind, time.perf_counter() - t0, error))
 
 
+def api_client(
+    app, key: str, i: int, script: list[tuple[str, str]], run: Run, deadline: float, answer_timeout: float
+) -> None:
+    """A partner's program asking ``script`` through the OpenAI-compatible API, as one conversation."""
+    import openai
+
+    api = openai.OpenAI(base_url=f"{app.url}v1", api_key=key, max_retries=0, timeout=answer_timeout)
+    messages: list[dict] = []
+    for turn, (kind, question) in enumerate(script, start=1):
+        if time.monotonic() > deadline:
+            run.add(Answered(-i - 1, turn, "api " + kind, 0.0, "not asked: past the deadline"))
+            continue
+        messages.append({"role": "user", "content": question})
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            r = api.chat.completions.create(model="changchun-assistant", messages=messages)
+            content, extra = r.choices[0].message.content, r.model_extra
+            if extra["outcome"] in ("busy", "failed") or not content:
+                error = f"{extra['outcome']}: {content!r}"
+            elif not extra["abstained"] and not extra["citations"]:
+                error = "an answer without citations"
+            messages.append({"role": "assistant", "content": content})
+        except Exception as e:  # a refused (429, 503) or failed call is an error of this answer
+            error = f"{e.__class__.__name__}: {e}"
+            messages.pop()
+        run.add(Answered(-i - 1, turn, "api " + kind, time.perf_counter() - t0, error))
+
+
 def reindex_midway(url: str, corpus_dir: Path, run: Run, out: dict) -> None:
     """Once half the answers are in: a new document into the corpus, then a staff re-index."""
     from gradio_client import Client
@@ -205,6 +242,7 @@ def load_test(
     answer_timeout: float = 1800,
     workdir: Path | None = None,
     log_questions: bool = True,
+    api_clients: int = 0,
 ) -> dict:
     """One run against a fresh app with ``backend``; the result as a dict (see the module doc)."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix=f"rag-load-{backend}-"))
@@ -213,7 +251,9 @@ def load_test(
     settings["log_questions"] = str(log_questions).lower()
     load_before = os.getloadavg()
     app = start_app(f"load-{backend}", tmp, corpus_dir=corpus, index_dir=tmp / "index", **settings)
-    run, reindex = Run(total=sessions * questions), {}
+    run, reindex = Run(total=(sessions + api_clients) * questions), {}
+    # each API client's key, made before the clock starts (as staff would, long before)
+    keys = [Store.sqlite(app.feedback_db).keys.create(f"load-{i}") for i in range(api_clients)]
     t0 = time.perf_counter()
     deadline = time.monotonic() + deadline_s
     try:
@@ -225,6 +265,14 @@ def load_test(
                 args=(app.url, i, conversation(i, questions, backend), backend, run, deadline, answer_timeout),
             )
             for i in range(sessions)
+        ]
+        threads += [
+            threading.Thread(
+                target=api_client,
+                daemon=True,
+                args=(app, keys[i], i, conversation(sessions + i, questions, backend), run, deadline, answer_timeout),
+            )
+            for i in range(api_clients)
         ]
         for t in threads:
             t.start()
@@ -244,7 +292,10 @@ def load_test(
         "sessions": sessions,
         "questions_per_session": questions,
         "answers": len(answers),
-        "expected": sessions * questions,
+        "expected": (sessions + api_clients) * questions,
+        "api_clients": api_clients,
+        "page": summary([a.seconds for a in answers if not a.error and a.session >= 0]),
+        "api": summary([a.seconds for a in answers if not a.error and a.session < 0]),
         "errors": [f"session {a.session} turn {a.turn} ({a.kind}): {a.error}" for a in answers if a.error],
         "all": summary(ok),
         "by_kind": {k: summary([a.seconds for a in answers if a.kind == k and not a.error]) for k in kinds},
@@ -277,8 +328,9 @@ def passed(result: dict) -> bool:
 def report(r: dict) -> None:
     logging = "on" if r["log_questions"] else "off"
     print(
-        f"  question log {logging}: {r['answers']}/{r['expected']} answers, {len(r['errors'])} errors, "
-        f"p50 {r['all']['p50_s']} s, p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, {r['elapsed_s']} s in all"
+        f"  question log {logging}, {r['api_clients']} API clients: {r['answers']}/{r['expected']} answers, "
+        f"{len(r['errors'])} errors, p50 {r['all']['p50_s']} s, p95 {r['all']['p95_s']} s, max {r['all']['max_s']} s, "
+        f"{r['elapsed_s']} s in all; page p95 {r['page']['p95_s']} s, API p95 {r['api']['p95_s']} s"
     )
     for kind, s in r["by_kind"].items():
         print(f"    {kind:<15} n={s['n']:<3} p50 {s['p50_s']} s  p95 {s['p95_s']} s  max {s['max_s']} s")
@@ -295,11 +347,21 @@ def report(r: dict) -> None:
         print(f"  ERROR {e}")
 
 
+def page_p95_kept(without: dict, with_api: dict) -> bool:
+    """The page's p95 with API clients no worse than without (within 25% and 0.5 s: a shared machine)."""
+    before, after = without["page"]["p95_s"], with_api["page"]["p95_s"]
+    return before is not None and after is not None and after <= 1.25 * before + 0.5
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backends", nargs="+", default=["extractive", "llamacpp"])
     ap.add_argument("--sessions", nargs="+", type=int, default=[20, 8], help="per backend, in order")
     ap.add_argument("--questions", nargs="+", type=int, default=[5, 3], help="per session, per backend")
+    ap.add_argument("--api-clients", nargs="+", type=int, default=[4, 2], help="API clients beside the sessions")
+    ap.add_argument(
+        "--compare-api", nargs="*", default=["extractive"], help="backends also run without API clients, first"
+    )
     ap.add_argument("--deadline", type=float, default=3600, help="seconds for one backend's run")
     ap.add_argument("--answer-timeout", type=float, default=1800)
     ap.add_argument("--out", type=Path, help="write the results as JSON")
@@ -310,25 +372,39 @@ def main(argv: list[str] | None = None) -> int:
         help="backends also run with the question log off, first",
     )
     args = ap.parse_args(argv)
-    results = []
+    results, kept = [], True
     for i, backend in enumerate(args.backends):
         sessions = args.sessions[min(i, len(args.sessions) - 1)]
         questions = args.questions[min(i, len(args.questions) - 1)]
-        for log_questions in (False, True) if backend in args.compare_logging else (True,):
-            print(f"{backend}: {sessions} sessions x {questions} questions ...", flush=True)
-            r = load_test(backend, sessions, questions, args.deadline, args.answer_timeout, log_questions=log_questions)
+        api = args.api_clients[min(i, len(args.api_clients) - 1)]
+        runs = [(False, 0)] if backend in args.compare_logging else []  # (question log, API clients)
+        runs += [(True, 0)] if backend in args.compare_api and api else []
+        runs += [(True, api)]
+        for log_questions, clients in runs:
+            print(f"{backend}: {sessions} sessions + {clients} API clients x {questions} questions ...", flush=True)
+            r = load_test(
+                backend, sessions, questions, args.deadline, args.answer_timeout, None, log_questions, clients
+            )
             results.append(r)
             report(r)
-        if backend in args.compare_logging:
-            off, on = results[-2]["all"], results[-1]["all"]
+        by = {(r["log_questions"], r["api_clients"]): r for r in results[-len(runs) :]}
+        if (False, 0) in by and (True, 0) in by:
+            off, on = by[(False, 0)]["all"], by[(True, 0)]["all"]
             print(
                 f"  answer time without / with the question log: p50 {off['p50_s']} / {on['p50_s']} s, "
                 f"p95 {off['p95_s']} / {on['p95_s']} s"
             )
+        if (True, 0) in by and api:
+            without, with_api = by[(True, 0)], by[(True, api)]
+            kept = kept and page_p95_kept(without, with_api)
+            print(
+                f"  the page without / with {api} API clients: p50 {without['page']['p50_s']} / "
+                f"{with_api['page']['p50_s']} s, p95 {without['page']['p95_s']} / {with_api['page']['p95_s']} s"
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    return 0 if all(passed(r) for r in results) else 1
+    return 0 if kept and all(passed(r) for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|search|ask|models|feedback|log``. Thin over the library.
+"""Command line: ``python -m rag index|search|ask|models|feedback|log|keys``. Thin over the library.
 
 Every error is one line on stderr and exit code 1 (``-v`` shows the stack trace)."""
 
@@ -164,6 +164,26 @@ def cmd_feedback_counts(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    from .store import open_store
+
+    keys = open_store(get_settings()).keys
+    if args.keys_command == "create":
+        key = keys.create(args.name)
+        print(f"API key for {args.name} (shown once, only its SHA-256 is kept):\n{key}")
+    elif args.keys_command == "revoke":
+        if not keys.revoke(args.name):
+            raise ValueError(f"no active key named {args.name!r}")
+        print(f"revoked {args.name}")
+    elif args.json:
+        _print_json({"keys": keys.all()})
+    else:
+        for k in keys.all():
+            state = "active" if k["active"] else f"revoked {k['revoked_at']}"
+            print(f"{k['name']}  {k['prefix']}...  created {k['created_at']}  {state}  today {k['today']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Changchun investment-zone assistant")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -217,6 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--days", type=float, default=30, help="of the last DAYS days")
     common(sp)
     sp.set_defaults(func=cmd_log_gaps)
+
+    ks = sub.add_parser("keys", help="API keys for /v1 (stored hashed; a new key is printed once)")
+    ksub = ks.add_subparsers(dest="keys_command", required=True)
+    for name, about in (("create", "make a key for NAME and print it"), ("revoke", "end NAME's key for good")):
+        sp = ksub.add_parser(name, help=about)
+        sp.add_argument("name")
+        sp.set_defaults(func=cmd_keys)
+    sp = ksub.add_parser("list", help="every key: prefix, created, revoked, questions today")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_keys)
     return p
 
 

@@ -196,6 +196,21 @@ class Settings(BaseSettings):
     serve_max_per_client: int = Field(4, ge=1, le=1000, description="Questions in flight per client address.")
     serve_max_waiting: int = Field(24, ge=1, le=1000, description="Questions waiting for the model; more: 'busy'.")
     serve_max_wait_s: float = Field(180.0, gt=0, description="Longest wait for the model, then 'busy, try again'.")
+    # the OpenAI-compatible API (rag.web.api) and the embeddable chat (rag.web.embed)
+    api_rate_per_minute: int = Field(
+        20, ge=1, le=100_000, description="API questions per key in any 60 seconds; more: 429 rate_limit_exceeded."
+    )
+    api_daily_cap: int = Field(
+        1000, ge=1, le=10_000_000, description="API questions per key per UTC day; more: 429 daily_cap_exceeded."
+    )
+    api_max_in_flight: int = Field(
+        2, ge=1, le=1000, description="API questions answered at once over all keys; the others wait their turn."
+    )
+    embed_origins: str = Field(
+        "",
+        description="Web origins (https://host[:port]) that may embed the chat and call /v1 from a browser, "
+        "separated by spaces or commas; staff add more in the staff tab.",
+    )
 
     _staff_disabled_reason: str | None = PrivateAttr(None)
 

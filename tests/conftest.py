@@ -9,7 +9,9 @@ Four apps at most per test session, each started once:
     removals happen there, never in ``corpus/``); ``insight_app``: another of its kind, for the
     staff-insight walk (it edits a document);
   * ``llm_app``: the default llama.cpp backend over ``public_app``'s corpus and (ready) index;
-    skipped when the model file is not in the cache (``make models``).
+    skipped when the model file is not in the cache (``make models``);
+  * ``api_app``: extractive, with a staff password, a low API rate limit and one of the two
+    loopback ``host_sites`` (static pages on their own ports) allowed to embed the chat.
 Each app's log is kept in ``test-artifacts/``; start-up times go to ``test-artifacts/startup.json``.
 
 Also here, for every test file (``postgres_url``: a throw-away PostgreSQL server, once per session):
@@ -71,6 +73,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "browser": ("browser",),
     "open_page": ("browser",),
     "postgres_url": ("server",),  # a throw-away PostgreSQL server
+    "api_app": ("server",),  # tests/test_api.py, tests/test_embed.py
 }
 
 
@@ -403,6 +406,73 @@ def llm_app(tmp_path_factory, public_app):
     app = start_app("llm", tmp, corpus_dir=public_app.corpus_dir, index_dir=public_app.index_dir)
     yield app
     app.stop()
+
+
+@dataclass
+class HostSites:
+    """Two static websites on loopback ports of their own: ``allowed`` may embed the chat, ``other`` not."""
+
+    folder: Path
+    allowed: str
+    other: str
+    servers: list = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def host_sites(tmp_path_factory):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no request lines in the test output
+            pass
+
+    folder = tmp_path_factory.mktemp("host-site")
+    servers = []
+    for _ in range(2):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    urls = [f"http://127.0.0.1:{s.server_address[1]}" for s in servers]
+    yield HostSites(folder, urls[0], urls[1], servers)
+    for server in servers:
+        server.shutdown()
+
+
+API_RATE_PER_MINUTE = 5
+
+
+@pytest.fixture(scope="session")
+def api_app(tmp_path_factory, host_sites):
+    tmp = tmp_path_factory.mktemp("api-app")
+    corpus = make_corpus(tmp / "corpus")
+    app = start_app(
+        "api",
+        tmp,
+        corpus_dir=corpus,
+        index_dir=tmp / "index",
+        backend="extractive",
+        staff_password=STAFF_PASSWORD,
+        api_rate_per_minute=str(API_RATE_PER_MINUTE),
+        embed_origins=host_sites.allowed,
+    )
+    yield app
+    app.stop()
+
+
+def new_api_key(app: RunningApp, name: str) -> str:
+    """A key made with ``python -m rag keys create NAME`` over the app's store: the last line printed."""
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "keys", "create", name],
+        cwd=ROOT,
+        env=app.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
 
 
 # --- a throw-away PostgreSQL server -----------------------------------------------------------

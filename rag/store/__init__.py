@@ -4,7 +4,8 @@
   * ``feedback.py``: thumbs up / down with comments, and their export as evaluation questions;
   * ``questions.py``: the question log (no client address or identifier) and its background writer;
   * ``curated.py``: answers staff approved, served again to questions that mean the same;
-  * ``memory.py``: the translation memory (checked translations, staff corrections).
+  * ``memory.py``: the translation memory (checked translations, staff corrections);
+  * ``keys.py``: API keys (stored hashed) with their daily counts, and the origins allowed to embed the chat.
 
 ``open_store(settings)`` gives the ``Store`` the settings name, with every table created.
 """
@@ -14,14 +15,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
-from . import curated, feedback, memory, questions
+from . import curated, feedback, keys, memory, questions
 from .base import Database, FeedbackUnavailable, PostgresDatabase, SqliteDatabase
 from .curated import CuratedAnswers
 from .feedback import Feedback, export_questions, to_eval_question
+from .keys import ApiKeys
 from .memory import TranslationMemory
 from .questions import LogWriter, QuestionLog
 
-SCHEMAS = (feedback.SCHEMA, questions.SCHEMA, questions.INDEX, curated.SCHEMA, memory.SCHEMA, memory.INDEX)
+SCHEMAS = (
+    feedback.SCHEMA,
+    questions.SCHEMA,
+    questions.INDEX,
+    curated.SCHEMA,
+    memory.SCHEMA,
+    memory.INDEX,
+    keys.SCHEMA,
+    keys.ORIGINS_SCHEMA,
+)
 
 __all__ = [
     "FeedbackUnavailable",
@@ -34,7 +45,8 @@ __all__ = [
 
 
 class Store:
-    """One database and its tables: ``feedback``, ``questions``, ``curated``, ``translations``."""
+    """One database and its tables: ``feedback``, ``questions``, ``curated``, ``translations``,
+    ``api_keys`` and ``embed_origins`` (``keys``)."""
 
     def __init__(self, db: Database):
         self.db = db
@@ -42,6 +54,7 @@ class Store:
         self.questions = QuestionLog(db)
         self.curated = CuratedAnswers(db)
         self.memory = TranslationMemory(db)
+        self.keys = ApiKeys(db)
 
     @classmethod
     def sqlite(cls, path: str | Path) -> Store:

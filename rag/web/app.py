@@ -11,7 +11,10 @@ English, Chinese and Korean follow the browser's language (``texts.py``); reques
 capped and Gradio's upload route is closed but to staff (``serving.py``).
 
 Public endpoints: ``/ask`` (streaming), ``/feedback``, ``/clear``, ``/status``; the staff
-endpoints exist only with a staff password (``staff.py``).
+endpoints exist only with a staff password (``staff.py``). Beside them, on the same server: the
+OpenAI-compatible API ``/v1/chat/completions`` and ``/v1/models`` (``ApiService``, ``api.py``,
+for holders of an API key) and the chat for other websites, the page ``/embed`` and its snippet
+``/embed.js`` (``embed.py``), framed only by the origins allowed (``EmbedPolicy``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ from starlette.middleware import Middleware
 
 from ..answer.pipeline import Assistant
 from ..config import Settings
+from .api import ApiService
 from .chat import ChatTurns
+from .embed import EmbedPolicy, Origins, embed_page
+from .embed import routes as embed_routes
 from .ratings import Ratings
 from .render import new_session
 from .serving import RequestLimits
@@ -36,6 +42,7 @@ from .texts import EXAMPLES, UI_LABELS
 
 I18N = gr.I18n(**UI_LABELS)
 
+# ``.nav-holder``: Gradio's page links; the embedded page (/embed) is reached through its snippet, not a link
 CSS = """
 .rag-source { margin: .55em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent);
   background: var(--background-fill-secondary); border-radius: 4px; }
@@ -48,6 +55,7 @@ CSS = """
 .rag-found { font-size: .88em; margin-top: .5em; }
 .rag-found-item { margin: .3em 0; padding-left: .6em; border-left: 2px solid var(--border-color-primary); }
 .rag-found-sentence { opacity: .85; }
+.nav-holder { display: none !important; }
 """
 
 
@@ -58,6 +66,8 @@ class Services:
     runtime: Runtime
     chat: ChatTurns
     ratings: Ratings
+    api: ApiService
+    origins: Origins
     staff: StaffService | None = None
     insight: InsightService | None = None
 
@@ -66,7 +76,8 @@ class Services:
         runtime = Runtime(settings, started=started, assistant=assistant)
         staff = StaffService(runtime) if settings.staff_password else None
         insight = InsightService(staff) if staff else None
-        return cls(runtime, ChatTurns(runtime), Ratings(runtime), staff, insight)
+        origins = Origins(settings, runtime.store.keys)
+        return cls(runtime, ChatTurns(runtime), Ratings(runtime), ApiService(runtime), origins, staff, insight)
 
 
 def build_app(
@@ -86,8 +97,10 @@ def build_app(
             with gr.Tab(L("rag_tab_chat"), id="chat"):
                 page = _chat_tab(settings, services.runtime, L)
             if services.staff is not None:
-                staff_tab(services.staff, services.insight, L, page.footer)
+                staff_tab(services.staff, services.insight, L, page.footer, services.origins)
         _wire(demo, services, page, session)
+    with demo.route("Embed", "/embed", show_in_navbar=False):  # the chat on other websites (embed.py)
+        embed_page(demo, services.chat, settings, L)
     demo.services = services  # for callers (app.py logs start-up times, tests)
     return demo
 
@@ -197,12 +210,18 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         upload_max_body=upload_max * MAX_UPLOAD_FILES + MAX_REQUEST_BYTES,
         uploads_allowed=staff.uploads_allowed if staff is not None else None,
     )
+    middleware = [limits]
+    routes = []
+    if services is not None:
+        middleware.append(Middleware(EmbedPolicy, origins=services.origins))
+        # Gradio builds its FastAPI app with these keyword arguments: routes given here come before its own
+        routes = services.api.routes() + embed_routes()
     return dict(
         server_name=settings.host,
         server_port=settings.port,
         max_file_size=upload_max,
         max_threads=max(40, settings.serve_max_waiting + 2 * settings.serve_max_per_client + 16),
-        app_kwargs={"middleware": [limits]},
+        app_kwargs={"middleware": middleware, "routes": routes},
         i18n=I18N,
         css=CSS,
         ssr_mode=False,

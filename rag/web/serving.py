@@ -24,6 +24,7 @@ Owns, with nothing here knowing about Gradio's components:
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import threading
 import time
@@ -225,20 +226,27 @@ class RequestLimits:
             if not self.uploads_allowed(client):
                 return await _refuse(send, 403, STAFF_FIRST)
         if scope["method"] in ("POST", "PUT", "PATCH"):
+            api = scope["path"].startswith("/v1/")
             headers = dict(scope.get("headers") or [])
             length = headers.get(b"content-length")
             limit = self.upload_max_body if upload else self.max_body
             if length is None:
                 if b"chunked" in headers.get(b"transfer-encoding", b""):
-                    return await _refuse(send, 411, "Length Required")
+                    return await _refuse(send, 411, "Length Required", api)
             elif not length.isdigit() or int(length) > limit:
-                return await _refuse(send, 413, f"Request too large: at most {limit // 1024} KB")
+                return await _refuse(send, 413, f"Request too large: at most {limit // 1024} KB", api)
         return await self.app(scope, receive, send)
 
 
-async def _refuse(send, status: int, message: str) -> None:
+async def _refuse(send, status: int, message: str, api: bool = False) -> None:
+    """Plain text, or for the OpenAI-compatible API (``api``) its error shape (``rag.web.api``)."""
+    kind = b"text/plain; charset=utf-8"
     body = message.encode("utf-8")
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    if api:
+        kind = b"application/json"
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": f"http_{status}"}
+        body = json.dumps({"error": error}).encode("utf-8")
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

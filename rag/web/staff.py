@@ -13,7 +13,8 @@ status line only. After a re-index the page footer is updated.
 Endpoints (undocumented, password-checked): ``/admin_list``, ``/admin_upload``,
 ``/admin_remove``, ``/admin_reindex``; the insight sections below the documents (the question log,
 what the documents miss, usage, curated answers, the retrieval test) are ``rag.web.staff_insight``;
-the translation memory is ``rag.web.staff_memory``.
+the translation memory is ``rag.web.staff_memory``; API keys and the websites that may embed the
+chat are ``rag.web.staff_keys``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..ingest.documents import SUPPORTED
 from . import login
 from .serving import client_address
 from .staff_insight import InsightService, insight_sections
+from .staff_keys import KeysService, keys_section
 from .staff_memory import MemoryService, memory_section
 
 log = logging.getLogger(__name__)
@@ -164,8 +166,9 @@ def _delete_temporary(paths) -> None:
             log.debug("temporary upload %s not removed: %s", path, e)
 
 
-def staff_tab(service: StaffService, insight: InsightService, L, footer: gr.Markdown) -> None:
-    """The staff tab (inside the page's ``gr.Tabs``); ``footer`` is the page footer to update."""
+def staff_tab(service: StaffService, insight: InsightService, L, footer: gr.Markdown, origins=None) -> None:
+    """The staff tab (inside the page's ``gr.Tabs``); ``footer`` is the page footer to update;
+    ``origins``: the embedding origins (``rag.web.embed.Origins``) the keys section changes."""
     s = service.settings
     with gr.Tab(L("rag_tab_staff"), id="staff"):
         gr.Markdown(
@@ -230,3 +233,5 @@ def staff_tab(service: StaffService, insight: InsightService, L, footer: gr.Mark
         insight_hidden = dict(api_visibility="undocumented", concurrency_id="staff", concurrency_limit=1)
         insight_sections(insight, L, password, insight_hidden)
         memory_section(MemoryService(service), L, password, insight_hidden)
+        if origins is not None:
+            keys_section(KeysService(service, origins), L, password, insight_hidden)
