@@ -63,6 +63,19 @@ CASES = [
         False,
     ),
     (ZONE, "중한 시범구는 新型抗体药物과 새로운 면역치료 약물을 지원합니다 [1].", "ko", False),
+    # English words left in a Korean sentence (eval run v6, ko-22), and acronyms and names that stay
+    (
+        "The Demonstration Zone is pursuing public health projects [1].",
+        "The 시범구는 공공 건강 프로젝트를 Pursue하고 있습니다 [1].",
+        "ko",
+        False,
+    ),
+    (
+        "The zone promotes power semiconductor (IGBT) cooperation with Jingyue [1].",
+        "시범구는 징웨와 전력 반도체(IGBT) 협력을 추진합니다 [1].",
+        "ko",
+        True,
+    ),
     # another meaning altogether
     (BETHUNE, "示范区支持化妆品合作，白求恩医学科学中心和净月 [2]。", "zh", False),
     (CHIPS, "시범구는 관광 산업을 지원합니다 [1].", "ko", False),
@@ -109,6 +122,7 @@ def test_check_says_why():
     assert "name" in why("陈云武表示，示范区计划建设4个产业园区 [1]。")
     assert "citation" in why("Chen Yunwu表示，示范区计划建设4个产业园区。")
     assert "not in" in why("The zone promotes compound semiconductor cooperation [1].")
+    assert "untranslated: The" in why("The 시범구는 공공 건강 프로젝트를 Pursue하고 있습니다 [1].")
 
 
 def test_the_meaning_test_separates_another_meaning(meaning):

@@ -90,6 +90,9 @@ def check(
         return f"not in {language(target).name}"
     if any(script.search(CITATION.sub("", translated)) for script in _FOREIGN_SCRIPTS[target]):
         return "text left untranslated"
+    stray = _stray_latin(source, translated, target, src_lang)
+    if stray:
+        return f"text left untranslated: {stray}"
     if cited_numbers(source) != cited_numbers(translated):
         return "citation markers changed"
     # numbers: the same ones, dates compared in ISO form; a month name may become its number
@@ -123,6 +126,25 @@ def check(
         if score < min_meaning:
             return f"meaning drifted (similarity {score:.2f})"
     return ""
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def _stray_latin(source: str, translated: str, target: str, src_lang: str) -> str:
+    """The first Latin word of a Chinese or Korean translation that is no name of the source ("The
+    시범구는 ... Pursue하고" is English left in the sentence): a name is a source word written with a
+    capital (not merely the sentence's first word: "IGBT", "Jingyue", "IoT"), of one of its Latin
+    names (``protect.latin_names``: "Chen Yunwu said ...") or of the
+    glossary's form in the target language; "" when there is none."""
+    if target not in ("zh", "ko"):
+        return ""
+    words = _LATIN_WORD.findall(CITATION.sub("", source))
+    names = {w.lower() for i, w in enumerate(words) if any(ch.isupper() for ch in w[1 if i == 0 else 0 :])}
+    names.update(w.lower() for name in latin_names(source) for w in _LATIN_WORD.findall(name))  # "Chen Yunwu ..."
+    for term in terms_in(source, src_lang):
+        names.update(w.lower() for form in term.forms.get(target, ()) for w in _LATIN_WORD.findall(form))
+    return next((w for w in _LATIN_WORD.findall(CITATION.sub("", translated)) if w.lower() not in names), "")
 
 
 def meaning_similarity(settings) -> Callable[[str, str], float]:
