@@ -27,8 +27,13 @@ class LlamaCppGenerator(Generator):
             raise GeneratorError(f"GGUF model file not found: {model_path}")
         try:
             # prompt lookup: runs copied from the prompt are drafted and checked in one step (greedy
-            # output unchanged); llama-cpp-python then keeps logits for every prompt token
-            draft = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)} if prompt_lookup else {}
+            # output unchanged); llama-cpp-python needs logits for every prompt token then (without
+            # logits_all it fails on a prompt longer than one batch)
+            draft = (
+                {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup), "logits_all": True}
+                if prompt_lookup
+                else {}
+            )
             self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, **draft)
         except Exception as exc:  # llama-cpp raises ValueError/RuntimeError with little detail
             raise GeneratorError(f"llama.cpp could not load {model_path}: {exc}") from exc
