@@ -15,6 +15,7 @@ from rag.store import Store
 from rag.store.keys import AccessError, digest
 from rag.web.api import RateWindow, citation_json, parse_request
 from rag.web.embed import EmbedPolicy
+from rag.web.texts import chat_texts
 from rag.web.turns import ApiError
 
 
@@ -252,6 +253,9 @@ def test_a_full_line_for_the_model_is_503_busy(tmp_path):
     holder, waiting = runtime.line.join("page-a"), runtime.line.join("page-b")  # the slot held, the line full
     r = app.post("/v1/chat/completions", json=ASK, headers=auth)
     assert r.status_code == 503 and r.json()["error"]["code"] == "busy" and r.headers["retry-after"] == "60"
+    korean = {"messages": [{"role": "user", "content": "어떤 산업을 지원하나요?"}]}  # said in the question's language
+    r = app.post("/v1/chat/completions", json=korean, headers=auth)
+    assert r.status_code == 503 and r.json()["error"]["message"] == chat_texts("ko")["busy"]
     runtime.line.leave(waiting)
     runtime.line.leave(holder)
     assert app.post("/v1/chat/completions", json=ASK, headers=auth).status_code == 200

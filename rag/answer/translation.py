@@ -210,7 +210,7 @@ class Translator:
         translation memory is asked."""
         quote = _QUOTE.fullmatch(sentence.strip())
         if quote:
-            t = self.translate(f"{quote.group(1)}", target, ask_model)
+            t = self.translate(quote.group(1), target, ask_model)
             shown = f"“{CITATION.sub('', t.text).strip()}” {quote.group(2)}" if t.translated else sentence
             return Translation(sentence, shown, t.translated, t.reason, t.memory)
         source_lang = detect_language(CITATION.sub("", sentence))

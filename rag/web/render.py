@@ -6,9 +6,9 @@ break becomes ``<br>`` inside a source, so a source stays one HTML block and mar
 document (a link, an image) stays text. A turn of the conversation is a dict (question,
 language, text so far, notice, and once answered the page record of its ``Answer``:
 ``page_record``); ``render_chat`` turns the turns into the Chatbot's messages: the answer, then
-its numbered sources after ``SOURCES_SEPARATOR`` (title, publisher, date, link, the passage with
-the supporting sentences in ``<mark>``), or related reading after ``RELATED_SEPARATOR`` when
-the assistant abstained.
+its numbered sources under the "Sources" heading of the turn's language (title, publisher, date,
+link, the passage with the supporting sentences in ``<mark>``), or related reading under its
+heading when the assistant abstained.
 """
 
 from __future__ import annotations
@@ -23,13 +23,9 @@ from ..search.retrieval import Hit
 from ..text import split_sentences
 from .texts import chat_texts
 
-# the answer and its numbered sources in one assistant message (the assistant itself is given
-# the answer texts alone: ``raw_history``)
-SOURCES_SEPARATOR = "\n\n**Sources**"  # as an English answer shows it; other languages: their own heading
-RELATED_SEPARATOR = "\n\n**Related reading**"
-
 
 def _heading(text: str) -> str:
+    """A heading inside the assistant's message (the answer, then its sources or related reading)."""
     return f"\n\n**{md_text(text)}**"
 
 
@@ -228,3 +224,8 @@ def page_record(answer: Answer, public: Callable[[str], str]) -> dict:
     record.pop("removed", None)
     record["notices"] = [public(n) for n in record.get("notices") or []]
     return record
+
+
+# the answer and its numbered sources in one assistant message (the assistant itself is given the
+# answer texts alone: ``raw_history``); where an English message splits into the two
+SOURCES_SEPARATOR = _heading(chat_texts("en")["sources"])

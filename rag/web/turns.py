@@ -70,11 +70,10 @@ class Turn:
     def open(self) -> None:
         runtime = self.runtime
         refused = runtime.admission.enter(self.client, None)
-        if refused:
-            self._log(Answer.refused(self.question, chat_texts("en")[refused], self.lang))
-            raise ApiError(
-                429, chat_texts("en")[refused], "rate_limit_exceeded", code="too_many_in_flight", retry_after=5
-            )
+        if refused:  # said in the question's language, as the chat says it
+            text = chat_texts(self.lang)[refused]
+            self._log(Answer.refused(self.question, text, self.lang))
+            raise ApiError(429, text, "rate_limit_exceeded", code="too_many_in_flight", retry_after=5)
         self._admitted = True
         try:
             self._in_lane = self.lane.acquire(timeout=runtime.line.max_wait_s)
@@ -147,7 +146,7 @@ class Turn:
                 self._admitted = False
 
     def _busy(self) -> ApiError:
-        text = chat_texts("en")["busy"]
+        text = chat_texts(self.lang)["busy"]
         self._log(Answer.refused(self.question, text, self.lang))
         return ApiError(503, text, "server_error", code="busy", retry_after=60)
 
