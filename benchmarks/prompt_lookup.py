@@ -1,10 +1,12 @@
 """Prompt-lookup speculative decoding against plain greedy decoding, on the pipeline's own prompts.
 
-    python benchmarks/prompt_lookup.py [--questions 8] [--drafts 10 4]
+    python benchmarks/prompt_lookup.py [--questions 8] [--drafts 10 4] [--step answer|translate]
 
 The answer prompts of the first N answerable English questions of eval/questions.jsonl are taken
 from the pipeline (``fit_answer_prompt``, recorded while the extractive backend answers, so no
-model runs to get them), then each prompt goes through llama.cpp plain and with
+model runs to get them); with ``--step translate``, the translation prompts of the sentences the
+extractive backend answers the first N answerable Chinese and Korean questions with (protected as
+the pipeline protects them, ``rag.answer.protect``). Each prompt goes through llama.cpp plain and with
 ``LlamaPromptLookupDecoding`` for each draft length, in turn (interleaved, so a change of load
 hits every variant alike). Prints prompt reading and decoding time, pieces per second, and how
 many outputs are identical to plain greedy. Figures: docs/benchmarks.md ("Issue 19").
@@ -49,6 +51,26 @@ def answer_prompts(n: int) -> list:
     return prompts
 
 
+def translation_prompts(n: int) -> list:
+    """The translation prompts of the verified sentences answering the first ``n`` answerable
+    Chinese and Korean questions (each sentence into the question's language)."""
+    from rag.answer.pipeline import Assistant
+    from rag.answer.protect import protect
+    from rag.answer.translation import Translator
+    from rag.config import get_settings
+    from rag.text import split_sentences
+
+    lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [q for q in map(json.loads, lines) if q["lang"] in ("zh", "ko") and q["answerable"]][:n]
+    assistant = Assistant(get_settings().model_copy(update={"backend": "extractive"}))
+    prompts = []
+    for q in questions:
+        answer = assistant.ask(q["question"])
+        for sentence in split_sentences(answer.source_answer):
+            prompts.append(Translator(None).prompt(protect(sentence.text, "en", q["lang"]).text, "en", q["lang"]))
+    return prompts
+
+
 def timed(llm, prompt) -> tuple[float, float, str, int]:
     """(seconds to the first piece, seconds from the first to the last, text, pieces)."""
     t0, first, pieces = time.perf_counter(), None, []
@@ -68,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--drafts", type=int, nargs="+", default=[10, 4], help="tokens drafted per step")
+    parser.add_argument("--step", choices=["answer", "translate"], default="answer", help="whose prompts")
     args = parser.parse_args(argv)
     from llama_cpp import Llama
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
@@ -76,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.generation.gguf import resolve_gguf
 
     settings = get_settings()
-    prompts = answer_prompts(args.questions)
+    prompts = answer_prompts(args.questions) if args.step == "answer" else translation_prompts(args.questions)
     path = str(resolve_gguf(settings))
     common = {"model_path": path, "n_ctx": settings.llm_context, "n_threads": settings.llm_threads, "verbose": False}
     variants = {"plain": Llama(**common)}
@@ -88,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, llm in variants.items():
             llm.reset()  # every prompt read cold
             results[name].append(timed(llm, prompt))
-    print(f"{len(prompts)} answer prompts, {settings.llm_threads} threads")
+    print(f"{len(prompts)} {args.step} prompts, {settings.llm_threads} threads")
     print("variant     reading   decoding  pieces/s  total     identical to plain")
     for name, rows in results.items():
         read, decode, pieces = sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[3] for r in rows)

@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     llm_prompt_lookup: int = Field(
         0, ge=0, le=64, description="Tokens drafted from the prompt per step by llama.cpp (0: off)."
     )
+    # the model's state after recent prompts, kept in memory (rag.generation.llamacpp)
+    llm_state_cache_mb: int = Field(
+        0, ge=0, le=65_536, description="Memory for llama.cpp states kept after recent prompts (0: off)."
+    )
     max_new_tokens: int = Field(320, ge=1, le=32_768)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -163,6 +167,12 @@ class Settings(BaseSettings):
     # the model reads, of each passage, only the sentences that matter to the question
     # (rag.answer.compress); the checks and the sources panel read whole passages
     prompt_compression: bool = Field(False, description="Compress passages to what matters to the question.")
+    # answer.txt: each passage under its title, then the rules; answer_rules_first.txt: the rules
+    # first, a prefix llama.cpp reads once for many answers; answer_compact.txt: each title once
+    # above its passages, the rules in fewer words (rag/data/prompts/)
+    prompt_template: Literal["answer", "answer_rules_first", "answer_compact"] = Field(
+        "answer", description="The answer prompt's template."
+    )
 
     # --- web app -----------------------------------------------------------
     host: str = "127.0.0.1"

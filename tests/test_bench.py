@@ -52,7 +52,8 @@ def test_smoke_run_writes_every_row_with_numbers(tmp_path):
     sizes = result["config"]["sizes"]
     expected = {
         "answer_first_sentence_s", "answer_full_s", "pipeline_overhead_pct", "answer_prefill_s", "answer_retrieve_s",
-        "answer_decode_s", "answer_tail_s", "prompt_tokens", "time_to_sources_ms",
+        "answer_decode_s", "answer_tail_s", "prompt_tokens", "time_to_sources_ms", "answer_full_s_warm",
+        "prompt_tokens_read_warm",
         "answer_full_s_zh", "answer_full_s_ko",
         "cached_answer_ms", "curated_answer_ms", "index_build_chunks_per_s", "langchain_build_ratio",
         "langchain_query_ratio",

@@ -68,9 +68,24 @@ def test_the_compact_prompt_names_each_document_once_and_keeps_the_rank_numbers(
         Hit(i, 1.0, c)
         for i, c in enumerate([chunk("a", 1, texts[0]), chunk("b", 1, texts[1]), chunk("a", 2, texts[2])], 1)
     ]
-    full = answer_prompt("Q?", "Q?", hits, "en", Settings(prompt_compression=False)).messages[1]["content"]
-    compact = answer_prompt("Q?", "Q?", hits, "en", Settings(prompt_compression=True)).messages[1]["content"]
+    full = answer_prompt("Q?", "Q?", hits, "en", Settings()).messages[1]["content"]
+    compact = answer_prompt("Q?", "Q?", hits, "en", Settings(prompt_template="answer_compact")).messages[1]["content"]
     assert full.count("(Title of a)") == 2 and compact.count("(Title of a)") == 1
     # passage n is still hits[n-1]: the citations the pipeline places keep their meaning
     assert "(Title of a)\n[1] Alpha one.\n[3] Alpha two." in compact and "(Title of b)\n[2] Beta one." in compact
     assert len(compact) < len(full)
+
+
+def test_a_line_repeating_the_title_is_left_to_the_heading():
+    titled = "Harbour Valley Zone guide\n\n" + PASSAGE
+    intent = analyse("What rent subsidy does Harbour Valley Zone offer to start-ups?")
+    (kept,) = compress([titled], intent, "rent subsidy", titles=["Harbour Valley Zone guide"])
+    assert "Harbour Valley Zone guide" not in kept and "rent subsidy of 30 percent" in kept
+
+
+def test_a_sentence_shared_by_overlapping_passages_is_given_once():
+    intent = analyse("What rent subsidy does Harbour Valley Zone offer to start-ups?")
+    overlap = "Harbour Valley Zone offers a rent subsidy of 30 percent to start-ups. The subsidy is paid monthly."
+    first, second = compress([PASSAGE, overlap], intent, "rent subsidy")
+    assert "rent subsidy of 30 percent" in first and "rent subsidy of 30 percent" not in second
+    assert "paid monthly" in second

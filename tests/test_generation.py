@@ -183,6 +183,20 @@ def test_llamacpp_model_loads_once(llama_generator):
     assert get_generator(Settings(backend="llamacpp")) is llama_generator
 
 
+def test_llamacpp_state_cache_keeps_each_prompts_state(llama_generator):
+    """``llm_state_cache_mb``: llama.cpp's state after each prompt is kept in memory, so an answer
+    after a translation (another prompt) starts again from what it shares with the last answer."""
+    from rag.generation.llamacpp import LlamaCppGenerator
+
+    gen = LlamaCppGenerator(DEFAULT_GGUF, n_ctx=1024, state_cache_mb=256)
+    other = Prompt([{"role": "user", "content": "Say good morning in Chinese."}], "Good morning.", max_tokens=16)
+    first = list(gen.stream(grounded_prompt()))
+    assert "".join(gen.stream(other)).strip()
+    _assert_answers_fact(first)
+    _assert_answers_fact(list(gen.stream(grounded_prompt())))  # the first prompt's state, reloaded
+    assert len(gen._llm.cache.cache_state) >= 2  # one state per prompt (the same prompt and answer: one)
+
+
 def test_llamacpp_bad_file_raises(tmp_path):
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     from rag.generation.llamacpp import LlamaCppGenerator

@@ -64,6 +64,10 @@ class AnswerCache:
         with self._lock:
             return key in self._entries
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def put(self, key: tuple, answer) -> None:
         if self.size <= 0:
             return

@@ -6,7 +6,8 @@ extractive compression (as RECOMP and LongLLMLingua do) keeps, within each passa
 that carry the question's focus terms, a figure of the kind it asks for, or a name it states, and
 the ones closest to it in meaning; a sentence that leans on the one before it ("They ...",
 "This ...") keeps that one too. Every passage keeps at least its best sentence, under its
-document's title as before. Dropped stretches are marked "…".
+document's title as before; a sentence an earlier passage already gave (passages overlap) is not
+given again. Dropped stretches are marked "…".
 
 Only the model reads the compressed text: the checks, the quotes and the sources panel still see
 each whole passage, so nothing the model may cite is lost to the check.
@@ -33,19 +34,32 @@ def compress(
     intent: Intent,
     query: str,
     encode: Callable[[list[str]], np.ndarray] | None = None,
+    titles: list[str] | None = None,
 ) -> list[str]:
-    """Each passage text cut to the sentences that matter to the question (see the module docstring)."""
-    spans = [[s.text for s in split_sentences(t)] or [t] for t in texts]
+    """Each passage text cut to the sentences that matter to the question (see the module docstring);
+    a line repeating the passage's ``titles`` entry is left out (the prompt's heading says it)."""
+    titles = titles or [""] * len(texts)
+    spans = [_body(t, title) for t, title in zip(texts, titles, strict=True)]
     closeness = _closeness(spans, query, encode)
-    out = []
+    out, shown = [], set()
     for sentences, close in zip(spans, closeness, strict=True):
-        keep = {i for i, s in enumerate(sentences) if _matters(s, intent) or close[i] >= MIN_MEANING}
-        # the passage's best sentence: the closest in meaning, else the one with most of the focus
+        # passages overlap (chunk_overlap): a sentence an earlier passage already gave is said once
+        new = [i for i, s in enumerate(sentences) if s not in shown]
+        keep = {i for i in new if _matters(sentences[i], intent) or close[i] >= MIN_MEANING}
+        # the passage's best new sentence: the closest in meaning, else the one with most of the focus
         best = close if encode is not None else np.array([focus_share(intent, s) for s in sentences])
-        keep.add(int(np.argmax(best)))
-        keep |= {i - 1 for i in keep if i > 0 and _LEANS_BACK.match(sentences[i])}
-        out.append(_joined(sentences, sorted(keep)))
+        if new:
+            keep.add(max(new, key=lambda i: best[i]))
+        keep |= {i - 1 for i in keep if i > 0 and _LEANS_BACK.match(sentences[i]) and i - 1 in new}
+        shown.update(sentences[i] for i in keep)
+        out.append(_joined(sentences, sorted(keep)) or GAP.strip())
     return out
+
+
+def _body(text: str, title: str) -> list[str]:
+    """The passage's sentences, without a line that repeats its document's title."""
+    sentences = [s.text for s in split_sentences(text)] or [text]
+    return [s for s in sentences if s != title.strip()] or sentences
 
 
 def _matters(sentence: str, intent: Intent) -> bool:

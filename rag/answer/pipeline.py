@@ -215,8 +215,8 @@ class Assistant:
         intent = answer.intent = analyse(question, answer.standalone_question, (reading.query,), lang=lang)
         encode = _encoder(self.retriever.embedder)
         # the model reads only the sentences that matter to the question (compress.py); the checks read all
-        query = question if draft_lang == lang else answer.standalone_question
-        texts = compress([h.chunk.text for h in hits], intent, query, encode) if s.prompt_compression else None
+        query, titles = (question if draft_lang == lang else answer.standalone_question), [h.chunk.title for h in hits]
+        texts = compress([h.chunk.text for h in hits], intent, query, encode, titles) if s.prompt_compression else None
         prompt, hits = fit_answer_prompt(question, answer.standalone_question, hits, draft_lang, generator, s, texts)
         answer.prompt_tokens = prompt_tokens(prompt, generator)
         passages, docs = [shown_passage(h.chunk) for h in hits], [h.chunk.doc_id for h in hits]

@@ -4,7 +4,9 @@ can read (``rag/data/prompts/*.txt``), with ``{name}`` fields filled in by the c
   * ``system.txt``: the system turn of every answer;
   * ``answer.txt``: the user turn of an answer: numbered passages, the grounding rules (in the
     user turn: rules only in the system turn let a small model invent rates), the question;
-    ``answer_compact.txt`` the same rules in fewer words, for the compact prompt;
+    ``answer_rules_first.txt`` the same with the rules first (a constant prefix: llama.cpp keeps
+    what it read of the last prompt and reads only from the first token that differs), and
+    ``answer_compact.txt`` each title once and the rules in fewer words (setting ``prompt_template``);
   * ``rewrite.txt``: a follow-up as one standalone English query, from the conversation;
   * ``question.txt``: a first question in Chinese or Korean, translated into English (the
     search query, and the meaning given to the model beside the question as asked; a plain
@@ -15,8 +17,9 @@ A file's last line break is not part of the prompt. Changing a prompt changes an
 with ``python -m eval run`` and ``eval compare`` (eval/README.md).
 
 ``answer_prompt`` puts an answer's prompt together (step 4 of ``Assistant.ask_stream``): the
-numbered passages under their document titles (with ``prompt_compression``, the compact prompt:
-each title once, its passages cut to what matters below it), the rules, the question and its meaning;
+numbered passages under their document titles (``answer_compact``: each title once, above its
+passages), their text cut to what matters to the question with ``prompt_compression``
+(``compress.py``), the rules, the question and its meaning;
 ``fit_answer_prompt`` makes it fit the model's context.
 """
 
@@ -53,13 +56,14 @@ def answer_prompt(
     """The prompt of an answer in ``lang`` from the numbered passages ``hits`` (their ``texts``
     when given: the passages compressed to what matters to the question, ``compress.py``)."""
     texts = texts or [h.chunk.text for h in hits]
-    blocks = _passages(hits, texts, settings.prompt_compression)
+    compact = settings.prompt_template == "answer_compact"
+    blocks = _passages(hits, texts, grouped=compact)
     # a follow-up's search query ends with the question itself (for BM25); say it once
     meaning = standalone[: -len(question)].strip() if standalone.endswith(question) else standalone
     asked = question if meaning in ("", question) else f"{question}\n(Meaning: {meaning})"
     own = language(lang)
     user = render(
-        "answer_compact" if settings.prompt_compression else "answer",
+        settings.prompt_template,
         passages=blocks,
         language=own.name,
         sentences="4",

@@ -43,11 +43,22 @@ def _llamacpp(settings, embedder=None) -> Generator:
     from .llamacpp import LlamaCppGenerator
 
     path = resolve_gguf(settings)
-    key = ("llamacpp", str(path.resolve()), settings.llm_context, settings.llm_threads, settings.llm_prompt_lookup)
+    key = (
+        "llamacpp",
+        str(path.resolve()),
+        settings.llm_context,
+        settings.llm_threads,
+        settings.llm_prompt_lookup,
+        settings.llm_state_cache_mb,
+    )
     return _cached(
         key,
         lambda: LlamaCppGenerator(
-            path, n_ctx=settings.llm_context, n_threads=settings.llm_threads, prompt_lookup=settings.llm_prompt_lookup
+            path,
+            n_ctx=settings.llm_context,
+            n_threads=settings.llm_threads,
+            prompt_lookup=settings.llm_prompt_lookup,
+            state_cache_mb=settings.llm_state_cache_mb,
         ),
     )
 

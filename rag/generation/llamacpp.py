@@ -16,9 +16,11 @@ from .base import Generator, GeneratorError, Prompt
 class LlamaCppGenerator(Generator):
     name = "llamacpp"
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0):
+    def __init__(
+        self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0, state_cache_mb: int = 0
+    ):
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaRAMCache
             from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as exc:
             raise GeneratorError("llama-cpp-python is not installed (pip install llama-cpp-python)") from exc
@@ -35,6 +37,11 @@ class LlamaCppGenerator(Generator):
                 else {}
             )
             self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, **draft)
+            # llama.cpp re-reads a prompt only from its first token that differs from the last one;
+            # the state cache keeps the model's state after recent prompts, so an answer after a
+            # translation still starts from the constant prefix it shares with the last answer
+            if state_cache_mb:
+                self._llm.set_cache(LlamaRAMCache(capacity_bytes=state_cache_mb << 20))
         except Exception as exc:  # llama-cpp raises ValueError/RuntimeError with little detail
             raise GeneratorError(f"llama.cpp could not load {model_path}: {exc}") from exc
         self.model = model_path.stem
