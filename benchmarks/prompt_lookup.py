@@ -5,8 +5,9 @@
 The answer prompts of the first N answerable English questions of eval/questions.jsonl are taken
 from the pipeline (``fit_answer_prompt``, recorded while the extractive backend answers, so no
 model runs to get them); with ``--step translate``, the translation prompts of the sentences the
-extractive backend answers the first N answerable Chinese and Korean questions with (protected as
-the pipeline protects them, ``rag.answer.protect``). Each prompt goes through llama.cpp plain and with
+extractive backend answers the first N answerable English questions with, each into Chinese and
+into Korean (protected as the pipeline protects them, ``rag.answer.protect``; the extractive
+backend cannot read a Chinese or Korean question without the model). Each prompt goes through llama.cpp plain and with
 ``LlamaPromptLookupDecoding`` for each draft length, in turn (interleaved, so a change of load
 hits every variant alike). Prints prompt reading and decoding time, pieces per second, and how
 many outputs are identical to plain greedy. Figures: docs/benchmarks.md ("Issue 19").
@@ -52,8 +53,8 @@ def answer_prompts(n: int) -> list:
 
 
 def translation_prompts(n: int) -> list:
-    """The translation prompts of the verified sentences answering the first ``n`` answerable
-    Chinese and Korean questions (each sentence into the question's language)."""
+    """The translation prompts of the sentences answering the first ``n`` answerable English
+    questions, each into Chinese and into Korean."""
     from rag.answer.pipeline import Assistant
     from rag.answer.protect import protect
     from rag.answer.translation import Translator
@@ -61,13 +62,14 @@ def translation_prompts(n: int) -> list:
     from rag.text import split_sentences
 
     lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = [q for q in map(json.loads, lines) if q["lang"] in ("zh", "ko") and q["answerable"]][:n]
+    questions = [q for q in map(json.loads, lines) if q["lang"] == "en" and q["answerable"]][:n]
     assistant = Assistant(get_settings().model_copy(update={"backend": "extractive"}))
     prompts = []
     for q in questions:
         answer = assistant.ask(q["question"])
-        for sentence in split_sentences(answer.source_answer):
-            prompts.append(Translator(None).prompt(protect(sentence.text, "en", q["lang"]).text, "en", q["lang"]))
+        for sentence in split_sentences(answer.answer):
+            for lang in ("zh", "ko"):
+                prompts.append(Translator(None).prompt(protect(sentence.text, "en", lang).text, "en", lang))
     return prompts
 
 
