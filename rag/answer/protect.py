@@ -7,9 +7,7 @@ swapped for a numbered placeholder:
   * a date, put back written the target language's way ("May 18th" -> 5月18日 / 5월 18일);
   * a number, with its percent sign (put back as written);
   * a name in Latin letters the glossary does not know (put back letter for letter).
-The citation markers are taken off and put back at the sentence's end; into Chinese or Korean, an
-English article before a placeholder and a possessive "'s" after one are left out (the model
-copied them). The model translates the
+The citation markers are taken off and put back at the sentence's end. The model translates the
 sentence with its placeholders and is told to keep them; ``restore`` then puts back the exact
 parts. A placeholder lost or written twice fails the sentence (``restore`` says which), and the
 caller retries once with another prompt before falling back. The usual check of the translation
@@ -53,9 +51,6 @@ _RENDERED = frozenset(
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
-# an English article before a placeholder, or a possessive after one ("The [T1] supports ...",
-# "[T1]'s products"): left in, the model wrote "The 중한...시범구는" (eval run v7, 2026-12-04)
-_BESIDE_PLACEHOLDER = re.compile(r"\b(?:the|a|an)\s+(?=\[T\d+\])|(?<=\])['’]s\b", re.I)
 
 
 def latin_names(text: str) -> list[str]:
@@ -168,8 +163,6 @@ def protect(sentence: str, source_lang: str, target: str) -> Protected:
     out = text
     for start, end, back in sorted(spans, reverse=True):
         out = out[:start] + tokens[back] + out[end:]
-    if target in ("zh", "ko"):  # no articles, no "'s": the model copied them beside a placeholder
-        out = _BESIDE_PLACEHOLDER.sub("", out)
     return Protected(out, {token: back for back, token in tokens.items()}, markers, sources)
 
 

@@ -129,17 +129,14 @@ def check(
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
-# Latin written as is in Chinese and Korean text: an acronym ("TV", "CEO", "IT") and "etc"
-_KEPT_IN_CJK = re.compile(r"[A-Z]{2,5}s?|etc")
 
 
 def _stray_latin(source: str, translated: str, target: str, src_lang: str) -> str:
     """The first Latin word of a Chinese or Korean translation that is no name of the source ("The
     시범구는 ... Pursue하고" is English left in the sentence): a name is a source word written with a
     capital (not merely the sentence's first word: "IGBT", "Jingyue", "IoT"), of one of its Latin
-    names (``protect.latin_names``: "Chen Yunwu said ...") or of the glossary's form in the
-    target language; an acronym and "etc" are written as is in those languages too; "" when there
-    is none."""
+    names (``protect.latin_names``: "Chen Yunwu said ...") or of the
+    glossary's form in the target language; "" when there is none."""
     if target not in ("zh", "ko"):
         return ""
     words = _LATIN_WORD.findall(CITATION.sub("", source))
@@ -147,8 +144,7 @@ def _stray_latin(source: str, translated: str, target: str, src_lang: str) -> st
     names.update(w.lower() for name in latin_names(source) for w in _LATIN_WORD.findall(name))  # "Chen Yunwu ..."
     for term in terms_in(source, src_lang):
         names.update(w.lower() for form in term.forms.get(target, ()) for w in _LATIN_WORD.findall(form))
-    stray = (w for w in _LATIN_WORD.findall(CITATION.sub("", translated)) if w.lower() not in names)
-    return next((w for w in stray if not _KEPT_IN_CJK.fullmatch(w)), "")
+    return next((w for w in _LATIN_WORD.findall(CITATION.sub("", translated)) if w.lower() not in names), "")
 
 
 def meaning_similarity(settings) -> Callable[[str, str], float]:
