@@ -306,7 +306,7 @@ def bench_answers(cfg: Config, settings: Settings, corpus: Path, tmp: Path) -> t
              "the answer prompt in the model's tokens (Answer.prompt_tokens)"),
         row("answer_full_s_warm", statistics.median(warm["full"]) if warm["full"] else None, "s",
             p95=pct(warm["full"], 95), note=warm["note"]),
-        row("prompt_tokens_read_warm", statistics.median(warm["read"]) if warm["read"] else None, "tokens",
+        row("prompt_tokens_read_warm", float(statistics.median(warm["read"])) if warm["read"] else None, "tokens",
             p95=pct(warm["read"], 95), note="of them read by the model (the rest shared with the previous prompt)"),
         stat("time_to_sources_ms", "sources_ms", "ms",
              "question to the sources found (Assistant.plan: the search the chat shows at once)"),
